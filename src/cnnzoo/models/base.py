@@ -1,0 +1,58 @@
+"""The model protocol for cnnzoo's native networks.
+
+timm's models already speak this protocol; :class:`ZooModel` gives the networks no
+library provides (LeNet-5, AlexNet, GoogLeNet, UNet) the same surface:
+``forward_features``, ``forward_head``, ``get_classifier``, ``reset_classifier``,
+``pretrained_cfg``, ``feature_info`` and ``default_cfg``-free naming.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class ZooModel(nn.Module):
+    """Base class of the native networks.
+
+    Subclasses set ``num_classes``, ``num_features`` (channels entering the
+    classifier), ``feature_info`` (a list of ``{"module", "num_chs", "reduction"}``
+    dicts, as in timm) and implement :meth:`forward_features`,
+    :meth:`forward_head`, :meth:`get_classifier` and :meth:`_make_classifier`.
+    """
+
+    num_classes: int
+    num_features: int
+    in_chans: int
+    feature_info: list[dict[str, Any]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pretrained_cfg: dict[str, Any] = {}
+
+    @abstractmethod
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone: image batch → the last feature map (or pre-pool features)."""
+
+    @abstractmethod
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """The head: features → logits (or the pooled features with ``pre_logits``)."""
+
+    @abstractmethod
+    def get_classifier(self) -> nn.Module:
+        """The final layer that maps features to classes."""
+
+    @abstractmethod
+    def _make_classifier(self, num_classes: int) -> None:
+        """Replace the final layer with a freshly initialised one for ``num_classes``."""
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier with a freshly initialised one for ``num_classes``."""
+        self.num_classes = int(num_classes)
+        self._make_classifier(int(num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
