@@ -1,0 +1,54 @@
+"""EfficientNet-B0…B7 (timm's implementation and layout)."""
+
+from __future__ import annotations
+
+from cnnzoo.catalog._common import feature_stages
+from cnnzoo.catalog.mobilenet import block_stages
+from cnnzoo.registry import ModelSpec, Paper
+
+PAPER = Paper(
+    "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
+    2019,
+    "https://arxiv.org/abs/1905.11946",
+)
+# name: (input size of the paper, params, GMACs at that size, stage widths)
+VARIANTS = {
+    "efficientnet_b0": (224, 5_288_548, 0.386, (16, 24, 40, 112, 320)),
+    "efficientnet_b1": (240, 7_794_184, 0.687, (16, 24, 40, 112, 320)),
+    "efficientnet_b2": (260, 9_109_994, 0.994, (16, 24, 48, 120, 352)),
+    "efficientnet_b3": (300, 12_233_232, 1.827, (24, 32, 48, 136, 384)),
+    "efficientnet_b4": (380, 19_341_616, 4.394, (24, 32, 56, 160, 448)),
+    "efficientnet_b5": (456, 30_389_784, 10.266, (24, 40, 64, 176, 512)),
+    "efficientnet_b6": (528, 43_040_704, 19.068, (32, 40, 72, 200, 576)),
+    "efficientnet_b7": (600, 66_347_960, 37.746, (32, 48, 80, 224, 640)),
+}
+STAGES, STAGE_MODULES = block_stages(7)
+STAGE_MODULES["stage7"] = ("blocks.6", "conv_head", "bn2")
+STAGE_MODULES["head"] = ("classifier",)
+TAPS = ("blocks.0", "blocks.1", "blocks.2", "blocks.4", "blocks.6")
+
+
+def efficientnet_spec(name: str) -> ModelSpec:
+    size, params, gmacs, widths = VARIANTS[name]
+    return ModelSpec(
+        name=name,
+        family="efficientnet",
+        task="classification",
+        builder="cnnzoo.models.timm_backed:build_efficientnet",
+        builder_args={"arch": name},
+        defaults={"num_classes": 1000, "in_chans": 3, "input_size": (3, size, size)},
+        paper=PAPER,
+        num_params=params,
+        gmacs=gmacs,
+        cam_layer="bn2",
+        stages=STAGES,
+        stage_modules=STAGE_MODULES,
+        feature_info=feature_stages(
+            *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths)))
+        ),
+        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:EFFICIENTNET"},
+        description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",
+    )
+
+
+SPECS = tuple(efficientnet_spec(name) for name in VARIANTS)
