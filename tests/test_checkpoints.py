@@ -125,7 +125,7 @@ def test_missing_and_unexpected_keys_are_listed(tmp_path):
 def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
     path = tmp_path / "r18.pth"
     torch.save(torchvision.models.resnet18().state_dict(), path)
-    with pytest.raises(CheckpointError, match="do not fit 'resnet34'|does not fit 'resnet34'"):
+    with pytest.raises(CheckpointError, match=r"does not fit 'resnet34'"):
         cnnzoo.create("resnet34", checkpoint_path=path)
 
 

@@ -68,7 +68,7 @@ def test_features_only_returns_the_declared_channels_and_reductions(name):
     assert extractor.feature_info.channels() == [f.num_chs for f in spec.feature_info]
     assert extractor.feature_info.reduction() == [f.reduction for f in spec.feature_info]
     assert len(maps) == len(spec.feature_info)
-    for fmap, stage in zip(maps, spec.feature_info):
+    for fmap, stage in zip(maps, spec.feature_info, strict=True):
         assert fmap.shape[1] == stage.num_chs, stage
     # the declared reduction is the stage's cumulative stride, measured exactly
     strides = receptive_field(extractor.model, input_size=x.shape[1:])
@@ -79,7 +79,7 @@ def test_features_only_returns_the_declared_channels_and_reductions(name):
 def test_out_indices_pick_stages_and_reject_bad_ones():
     extractor = cnnzoo.create("resnet18", features_only=True, out_indices=(-1, 1))
     assert extractor.feature_info.reduction() == [32, 4]
-    with pytest.raises(cnnzoo.CnnzooError, match="0..4"):
+    with pytest.raises(cnnzoo.CnnzooError, match=r"0\.\.4"):
         cnnzoo.create("resnet18", features_only=True, out_indices=(5,))
     with pytest.raises(ModelArgumentError, match="features_only"):
         cnnzoo.create("resnet18", out_indices=(1,))

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnzoo.catalog._common import IMAGENET_MEAN, IMAGENET_STD
 from cnnzoo.checkpoint import (
     CheckpointError,
     adapt_input_conv,
@@ -26,8 +27,14 @@ from cnnzoo.checkpoint import (
     read_state_dict,
 )
 from cnnzoo.features import FeatureExtractor, select_stages
-from cnnzoo.catalog._common import IMAGENET_MEAN, IMAGENET_STD
-from cnnzoo.registry import REGISTRY, CnnzooError, ModelSpec, _did_you_mean, import_object
+from cnnzoo.registry import (
+    REGISTRY,
+    CnnzooError,
+    FeatureStage,
+    ModelSpec,
+    _did_you_mean,
+    import_object,
+)
 
 # Arguments create() sets itself; a builder receives them but a user passes them to create().
 RESERVED = ("num_classes", "in_chans")
@@ -171,17 +178,38 @@ def create(
         >>> model.get_classifier().out_features
         5
     """
-    spec = REGISTRY.get(name)
-    base, _, tag = name.partition(".")
-    if tag:
-        if pretrained not in (False, True):
-            raise ModelArgumentError(
-                f"{name!r} already selects the weights tag {tag!r}; do not also pass "
-                f"pretrained={pretrained!r}"
-            )
-        pretrained = tag
+    from cnnzoo.weights import is_hub_or_folder, resolve_pretrained
+
     if pretrained is not False and checkpoint_path is not None:
         raise ModelArgumentError("pass either pretrained= or checkpoint_path=, not both")
+    resolved = None
+    if isinstance(name, str) and is_hub_or_folder(name):
+        if pretrained not in (False, True):
+            raise ModelArgumentError(
+                f"{name!r} already names the weights; do not also pass pretrained={pretrained!r}"
+            )
+        resolved = resolve_pretrained(None, name)
+        spec = REGISTRY.get(resolved.architecture)
+        kwargs = {**resolved.model_args, **kwargs}
+    else:
+        spec = REGISTRY.get(name)
+        _, _, tag = name.partition(".")
+        if tag:
+            if pretrained not in (False, True):
+                raise ModelArgumentError(
+                    f"{name!r} already selects the weights tag {tag!r}; do not also pass "
+                    f"pretrained={pretrained!r}"
+                )
+            pretrained = tag
+        if pretrained is not False and pretrained is not None:
+            resolved = resolve_pretrained(spec, pretrained)
+            if resolved.architecture not in (None, spec.name):
+                raise ModelArgumentError(
+                    f"pretrained={str(pretrained)!r} holds weights for "
+                    f"{resolved.architecture!r}, not {spec.name!r}; use "
+                    f"cnnzoo.create({str(pretrained)!r}) to build the model it was saved from"
+                )
+            kwargs = {**resolved.model_args, **kwargs}
     builder = import_object(spec.builder)
     _check_kwargs(spec, builder, kwargs)
     if num_classes is not None:
@@ -196,11 +224,10 @@ def create(
     weights_cfg: dict[str, Any] | None = None
     if checkpoint_path is not None:
         state = read_state_dict(checkpoint_path)
-    elif pretrained is not False and pretrained is not None:
-        from cnnzoo.weights import resolve_pretrained
-
-        resolved = resolve_pretrained(spec, pretrained)
+    elif resolved is not None:
         state, weights_cfg = resolved.state_dict, resolved.pretrained_cfg
+        if in_chans is None and weights_cfg.get("in_chans"):
+            in_chans = int(weights_cfg["in_chans"])
 
     want_in = in_chans if in_chans is not None else spec.in_chans
     if state is None:
@@ -213,6 +240,12 @@ def create(
         )
     model.pretrained_cfg = _pretrained_cfg(spec, model, n_cls, want_in, weights_cfg)
     if features_only:
+        # the built model's own feature_info wins: options such as UNet's encoder= change it
+        own = getattr(model, "feature_info", None)
+        if isinstance(own, list) and own and all(isinstance(d, dict) for d in own):
+            declared = [FeatureStage(d["module"], int(d["num_chs"]), int(d["reduction"]))
+                        for d in own]
+            stages = select_stages(declared, out_indices, spec.name)
         if n_cls and hasattr(model, "reset_classifier"):
             model.reset_classifier(0)
         return FeatureExtractor(model, stages)

@@ -50,7 +50,9 @@ def select_stages(
 ) -> tuple[FeatureStage, ...]:
     """The stages picked by ``out_indices`` (all when ``None``; negatives count from the end)."""
     if not feature_info:
-        raise CnnzooError(f"{model_name!r} declares no feature stages; features_only is unsupported")
+        raise CnnzooError(
+            f"{model_name!r} declares no feature stages; features_only is unsupported"
+        )
     n = len(feature_info)
     if out_indices is None:
         return tuple(feature_info)
@@ -90,7 +92,7 @@ class FeatureExtractor(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outputs: dict[str, torch.Tensor] = {}
         handles = []
-        for name, module in zip(self._taps, self._tap_modules):
+        for name, module in zip(self._taps, self._tap_modules, strict=True):
             def hook(_module, _inputs, output, name=name):
                 outputs[name] = output
             handles.append(module.register_forward_hook(hook))

@@ -80,6 +80,9 @@ class WeightsSpec:
     ``revision`` is a commit hash (pinned) and ``sha256`` the checksum of ``filename``
     when known; a load verifies both. ``format`` names the parameter layout of the
     file: ``"cnnzoo"`` (the model's own), ``"timm"`` or ``"torchvision"``.
+    ``embedded`` (``"package:relative/dir"``) points at weights shipped inside an
+    installed package, loaded with no network at all. ``labels`` is a tuple of
+    class names or the name of a known label set (``"imagenet-1k"``).
     """
 
     repo_id: str
@@ -97,6 +100,8 @@ class WeightsSpec:
     license: str | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
     dataset: str | None = None
+    embedded: str | None = None
+    description: str = ""
 
     def __post_init__(self) -> None:
         if self.format not in WEIGHT_FORMATS:

@@ -44,7 +44,7 @@ def efficientnet_spec(name: str) -> ModelSpec:
         stages=STAGES,
         stage_modules=STAGE_MODULES,
         feature_info=feature_stages(
-            *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths)))
+            *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths, strict=True)))
         ),
         checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:EFFICIENTNET"},
         description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",

@@ -51,7 +51,7 @@ def _layout(cfg: tuple[int | str, ...], batch_norm: bool):
 def vgg_spec(name: str, batch_norm: bool) -> ModelSpec:
     base = name.removesuffix("_bn")
     blocks, taps = _layout(CONFIGS[base], batch_norm)
-    stage_modules = {stage: tuple(block) for stage, block in zip(STAGES[:-1], blocks)}
+    stage_modules = {stage: tuple(block) for stage, block in zip(STAGES[:-1], blocks, strict=True)}
     stage_modules["head"] = ("pre_logits", "head")
     depth = sum(1 for c in CONFIGS[base] if c != "M") + 3
     return ModelSpec(

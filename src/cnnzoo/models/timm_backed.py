@@ -47,7 +47,7 @@ def build_resnet(
         output_stride: 32, 16 or 8 (dilated last stages, for dense prediction).
         zero_init_last: zero-initialise the last BN of each residual branch.
     """
-    return _create(arch, num_classes=num_classes, in_chans=in_chans, 
+    return _create(arch, num_classes=num_classes, in_chans=in_chans,
                    drop_rate=drop_rate, drop_path_rate=drop_path_rate,
                    global_pool=global_pool, output_stride=output_stride,
                    zero_init_last=zero_init_last)
@@ -67,7 +67,7 @@ def build_vgg(
         drop_rate: dropout in the fc6/fc7 block and before the classifier.
         global_pool: pooling after fc7, ``"avg"`` or ``"max"``.
     """
-    return _create(arch, num_classes=num_classes, in_chans=in_chans, 
+    return _create(arch, num_classes=num_classes, in_chans=in_chans,
                    drop_rate=drop_rate, global_pool=global_pool)
 
 
@@ -91,7 +91,7 @@ def build_mobilenet(
         bn_eps: BatchNorm epsilon (torchvision's MobileNetV3 uses 1e-3).
         bn_momentum: BatchNorm momentum.
     """
-    return _create(arch, num_classes=num_classes, in_chans=in_chans, 
+    return _create(arch, num_classes=num_classes, in_chans=in_chans,
                    drop_rate=drop_rate, drop_path_rate=drop_path_rate,
                    global_pool=global_pool, bn_eps=bn_eps, bn_momentum=bn_momentum)
 
@@ -116,7 +116,7 @@ def build_efficientnet(
         bn_eps: BatchNorm epsilon.
         bn_momentum: BatchNorm momentum.
     """
-    return _create(arch, num_classes=num_classes, in_chans=in_chans, 
+    return _create(arch, num_classes=num_classes, in_chans=in_chans,
                    drop_rate=drop_rate, drop_path_rate=drop_path_rate,
                    global_pool=global_pool, bn_eps=bn_eps, bn_momentum=bn_momentum)
 
@@ -139,6 +139,6 @@ def build_convnext(
         global_pool: ``"avg"``, ``"max"``, ``"avgmax"`` or ``""``.
         ls_init_value: initial value of the layer-scale parameters.
     """
-    return _create(arch, num_classes=num_classes, in_chans=in_chans, 
+    return _create(arch, num_classes=num_classes, in_chans=in_chans,
                    drop_rate=drop_rate, drop_path_rate=drop_path_rate,
                    global_pool=global_pool, ls_init_value=ls_init_value)
