@@ -115,7 +115,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from cnnzoo.demo import run
 
-    result = run(epochs=args.epochs)
+    result = run(epochs=args.epochs, train=not args.no_train)
     return 0 if result.test_accuracy > 0.9 else 1
 
 
@@ -151,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="offline demo: LeNet-5 on real handwritten digits",
                        description="Train LeNet-5 on scikit-learn's digits, print accuracy "
                                    "and its per-layer summary. No network needed.")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=15, help="epochs of the from-scratch run")
+    p.add_argument("--no-train", action="store_true",
+                   help="only evaluate the embedded pretrained weights")
     p.set_defaults(func=cmd_demo)
     return parser
 

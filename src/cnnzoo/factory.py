@@ -235,10 +235,11 @@ def create(
         model = _build(spec, builder, num_classes=n_cls, in_chans=want_in, kwargs=kwargs,
                        meta=False)
     else:
-        model, n_cls = _build_with_weights(
+        model, n_cls, kwargs = _build_with_weights(
             spec, builder, state, num_classes=num_classes, in_chans=want_in, kwargs=kwargs
         )
     model.pretrained_cfg = _pretrained_cfg(spec, model, n_cls, want_in, weights_cfg)
+    model.pretrained_cfg["model_args"] = dict(kwargs)  # what rebuilding this model needs
     if features_only:
         # the built model's own feature_info wins: options such as UNet's encoder= change it
         own = getattr(model, "feature_info", None)
@@ -260,7 +261,7 @@ def _build_with_weights(
     num_classes: int | None,
     in_chans: int,
     kwargs: Mapping[str, Any],
-) -> tuple[nn.Module, int]:
+) -> tuple[nn.Module, int, dict[str, Any]]:
     """Build on the meta device and load ``state`` with ``assign=True``.
 
     The checkpoint's own class count is used for the build so every tensor is
@@ -316,4 +317,4 @@ def _build_with_weights(
             )
         model.reset_classifier(num_classes)
         n_cls = num_classes
-    return model, n_cls
+    return model, n_cls, dict(kwargs)

@@ -46,7 +46,9 @@ def efficientnet_spec(name: str) -> ModelSpec:
         feature_info=feature_stages(
             *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths, strict=True)))
         ),
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:EFFICIENTNET"},
+        # torchvision builds B5-B7 with BatchNorm eps 1e-3, B0-B4 with 1e-5
+        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:" + (
+            "EFFICIENTNET_B5_B7" if name[-1] in "567" else "EFFICIENTNET")},
         description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",
     )
 

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from cnnzoo.registry import FeatureStage, ModelSpec, Paper
+from cnnzoo.registry import FeatureStage, ModelSpec, Paper, WeightsSpec
+
+DIGITS = WeightsSpec(
+    repo_id="cnnzoo/lenet5.digits",
+    embedded="cnnzoo:weights/lenet5-digits",  # shipped in the wheel: no network needed
+    sha256="a5fe8e8927c1dd9249b38f48cfbf3144bbde93c8e2aa61bc5b351c2926441757",
+    num_classes=10,
+    labels=tuple(str(i) for i in range(10)),
+    mean=(0.5,),
+    std=(0.5,),
+    input_size=(1, 32, 32),
+    crop_pct=1.0,
+    license="apache-2.0",
+    metrics={"digits/top1": 99.17},
+    dataset="sklearn-digits",
+    description="trained on 1,437 of scikit-learn's digits by scripts/make_lenet5_digits.py "
+    "(seed 0); top-1 on the 360 held out",
+)
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -16,6 +33,8 @@ SPECS: tuple[ModelSpec, ...] = (
             year=1998,
             url="https://doi.org/10.1109/5.726791",
         ),
+        weights={"digits": DIGITS},
+        default_tag="digits",
         num_params=61_706,
         gmacs=0.000417,
         cam_layer="stage1",
