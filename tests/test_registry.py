@@ -124,7 +124,7 @@ def test_every_spec_is_complete():
 def test_spec_validation_errors_are_clear():
     with pytest.raises(SpecError, match="classification, segmentation"):
         ModelSpec(name="x", family="x", task="detection", builder="a:b")
-    with pytest.raises(SpecError, match="package.module:function"):
+    with pytest.raises(SpecError, match=r"package\.module:function"):
         ModelSpec(name="x", family="x", task="classification", builder="nocolon")
     with pytest.raises(SpecError, match="default_tag"):
         ModelSpec(name="x", family="x", task="classification", builder="a:b", default_tag="t")

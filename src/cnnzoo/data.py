@@ -61,7 +61,7 @@ def digits_images(
 
 def random_shift(images: torch.Tensor, max_shift: int = 2,
                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """Translate each image of a batch by up to ``max_shift`` pixels (edges padded with its minimum).
+    """Translate each image of a batch by up to ``max_shift`` pixels (padding: its minimum).
 
     The augmentation that lifts LeNet-5 on the digits from ~97 % to ~99 %.
     """
