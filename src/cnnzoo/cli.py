@@ -112,6 +112,54 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from cnnzoo.weights import fetch
+
+    fetched = fetch(args.refs, to=args.to, lock=args.lock)
+    rows = [(f.key, f.filename, f.revision or "embedded", f.sha256[:16] + "…",
+             f"{f.size / 1e6:.1f} MB") for f in fetched]
+    print(render_table(("weights", "file", "commit", "sha256", "size"), rows))
+    if args.lock:
+        print(f"\nlock written: {args.lock}")
+    if args.to:
+        print(f"bundle: {args.to}  (offline use: HF_HUB_CACHE={args.to} HF_HUB_OFFLINE=1"
+              + (f" CNNZOO_LOCK={args.lock}" if args.lock else "") + ")")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    import cnnzoo
+    from cnnzoo.hub import save_pretrained
+    from cnnzoo.weights import cfg_from_weights_spec, sha256_file
+
+    spec = model_info(args.name)
+    model = cnnzoo.create(spec.name, checkpoint_path=args.checkpoint)
+    metrics, datasets, license = None, (), None
+    if args.tag or spec.default_tag:
+        tag, wspec = spec.resolve_tag(args.tag)
+        if wspec.num_classes == model.pretrained_cfg["num_classes"]:
+            model.pretrained_cfg.update(cfg_from_weights_spec(tag, wspec))
+            metrics, license = dict(wspec.metrics) or None, wspec.license
+            datasets = (wspec.dataset,) if wspec.dataset else ()
+    folder = save_pretrained(model, args.out, metrics=metrics, datasets=datasets,
+                             license=license, repo_id=args.repo_id)
+    weights = folder / "model.safetensors"
+    print(f"wrote {folder}: config.json, model.safetensors, README.md")
+    print(f"model.safetensors sha256 {sha256_file(weights)} ({weights.stat().st_size:,} bytes)")
+    if args.repo_id:
+        print(f"publish with: cnnzoo push {folder} {args.repo_id}")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from cnnzoo.hub import push_folder
+
+    url = push_folder(args.folder, args.repo_id, private=args.private, revision=args.revision,
+                      commit_message=args.message)
+    print(f"pushed {args.folder} to {args.repo_id}: {url}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from cnnzoo.demo import run
 
@@ -147,6 +195,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input size for --layers (default: the model's)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("fetch", help="download weights into a bundle and pin them in a lock",
+                       description="Download weights (and configs) into a portable "
+                                   "huggingface_hub cache folder and record the resolved "
+                                   "commits and sha256 in a lock file.")
+    p.add_argument("refs", nargs="+", metavar="NAME[.TAG]|hf-hub:ORG/REPO")
+    p.add_argument("--to", help="bundle folder (default: the huggingface_hub cache)")
+    p.add_argument("--lock", help="lock file to create or update, e.g. cnnzoo.lock")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("convert", help="turn a torchvision/timm checkpoint into a Hub folder",
+                       description="Load a local checkpoint (safetensors or weights-only "
+                                   ".pth, any layout the model converts) and write a cnnzoo "
+                                   "Hub folder: config.json, model.safetensors, README.md.")
+    p.add_argument("name", help="model name or alias")
+    p.add_argument("checkpoint", help="the checkpoint file")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.add_argument("--tag", help="registered tag whose labels/preprocessing/metrics to record")
+    p.add_argument("--repo-id", help="the Hub repository the folder is meant for")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("push", help="publish a saved model folder to the Hub",
+                       description="Publish a folder written by save_pretrained/convert to "
+                                   "the Hugging Face Hub in one commit (an existing README "
+                                   "in the repository is kept).")
+    p.add_argument("folder")
+    p.add_argument("repo_id")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--revision", help="branch to commit to (created if missing)")
+    p.add_argument("--message", help="commit message")
+    p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("demo", help="offline demo: LeNet-5 on real handwritten digits",
                        description="Train LeNet-5 on scikit-learn's digits, print accuracy "

@@ -275,6 +275,13 @@ def hub_download(repo_id: str, filename: str, revision: str | None, *,
         raise WeightsError(f"{repo_id!r} has no file {filename!r}") from exc
     except HfHubHTTPError as exc:
         raise WeightsError(f"downloading {where} failed: {exc}") from exc
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"downloading {where} failed: {exc}") from exc
+    except Exception as exc:  # the HTTP client's transport errors (connection cut, timeouts)
+        raise WeightsError(
+            f"downloading {where} was interrupted ({type(exc).__name__}: {exc}); nothing "
+            "partial was kept in the cache — run the same command again"
+        ) from exc
 
 
 def _resolved_commit(path: Path) -> str | None:
@@ -348,8 +355,10 @@ def _from_tag(spec: ModelSpec, tag: str, wspec: WeightsSpec, *, lock: Lock | Non
     cfg = cfg_from_weights_spec(tag, wspec)
     if wspec.embedded:
         path = embedded_path(wspec.embedded) / wspec.filename
-        verify_sha256(path, wspec.sha256, what=f"the embedded weights {key}",
-                      hint="reinstall cnnzoo")
+        locked = ((lock.entries.get(key) or {}).get("files", {}).get(wspec.filename) or {}
+                  ) if lock else {}
+        verify_sha256(path, locked.get("sha256") or wspec.sha256,
+                      what=f"the embedded weights {key}", hint="reinstall cnnzoo")
         return ResolvedWeights(read_state_dict(path), cfg, f"embedded:{key}", spec.name,
                                path=path)
     _require_safetensors(wspec.filename, key)
@@ -440,3 +449,78 @@ def is_hub_or_folder(name: str) -> bool:
     return name.startswith(HUB_PREFIX) or (
         (os.sep in name or name.startswith(".")) and Path(name).is_dir()
     )
+
+
+# -- fetch: a portable bundle and its lock ----------------------------------------------
+
+
+@dataclass
+class FetchedFile:
+    """One file put into a bundle by :func:`fetch`."""
+
+    key: str
+    repo_id: str
+    revision: str | None
+    filename: str
+    sha256: str
+    size: int
+    path: Path
+
+
+def fetch(
+    refs: list[str],
+    *,
+    to: str | os.PathLike[str] | None = None,
+    lock: str | os.PathLike[str] | None = None,
+    token: str | bool | None = None,
+) -> list[FetchedFile]:
+    """Download weights into a portable cache folder and pin them in a lock file.
+
+    Args:
+        refs: ``"name"`` (default tag), ``"name.tag"`` or ``"hf-hub:org/repo[@rev]"``.
+        to: the bundle: a huggingface_hub cache folder (default: ``HF_HUB_CACHE``).
+            Copy it anywhere and point ``HF_HUB_CACHE`` at it.
+        lock: the lock file to create or update with resolved commits and sha256.
+        token: a Hub token.
+
+    Returns:
+        what was fetched, with commits, hashes and sizes.
+    """
+    existing = Lock.read(lock) if lock is not None and Path(lock).exists() else Lock()
+    fetched: list[FetchedFile] = []
+    for ref in refs:
+        if ref.startswith(HUB_PREFIX):
+            repo_id, revision = split_hub_id(ref)
+            key, files = f"{HUB_PREFIX}{repo_id}", [CONFIG_NAME, WEIGHTS_NAME]
+        else:
+            spec = REGISTRY.get(ref)
+            tag, wspec = spec.resolve_tag(ref.partition(".")[2] or None)
+            key = f"{spec.name}.{tag}"
+            if wspec.embedded:
+                path = embedded_path(wspec.embedded) / wspec.filename
+                verify_sha256(path, wspec.sha256, what=key, hint="reinstall cnnzoo")
+                fetched.append(FetchedFile(key, wspec.repo_id, None, wspec.filename,
+                                           sha256_file(path), path.stat().st_size, path))
+                existing.entries[key] = {"embedded": wspec.embedded, "files": {
+                    wspec.filename: {"sha256": fetched[-1].sha256, "size": fetched[-1].size}}}
+                continue
+            _require_safetensors(wspec.filename, key)
+            repo_id, revision, files = wspec.repo_id, wspec.revision, [wspec.filename]
+        entry: dict[str, Any] = {"repo_id": repo_id, "revision": revision, "files": {}}
+        for filename in files:
+            path = hub_download(repo_id, filename, revision, cache_dir=to, token=token)
+            commit = _resolved_commit(path) or revision
+            revision = commit  # every later file of this entry comes from the same commit
+            digest = sha256_file(path)
+            if not ref.startswith(HUB_PREFIX):
+                verify_sha256(path, REGISTRY.get(ref).resolve_tag(
+                    ref.partition(".")[2] or None)[1].sha256, what=key,
+                    hint="the registered hash and the Hub disagree; report it")
+            entry["revision"] = commit
+            entry["files"][filename] = {"sha256": digest, "size": path.stat().st_size}
+            fetched.append(FetchedFile(key, repo_id, commit, filename, digest,
+                                       path.stat().st_size, path))
+        existing.entries[key] = entry
+    if lock is not None:
+        existing.write(lock)
+    return fetched

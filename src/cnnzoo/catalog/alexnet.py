@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from cnnzoo.registry import FeatureStage, ModelSpec, Paper
+from cnnzoo.registry import FeatureStage, ModelSpec, Paper, WeightsSpec
+
+# torchvision's ImageNet weights, turned into a cnnzoo Hub folder by
+# `cnnzoo convert alexnet <torchvision .pth> --out DIR --repo-id cnnzoo/alexnet.tv_in1k`
+# and published as that repository; top-1 from torchvision's weights meta.
+TV_IN1K = WeightsSpec(
+    repo_id="cnnzoo/alexnet.tv_in1k",
+    format="cnnzoo",
+    num_classes=1000,
+    labels="imagenet-1k",
+    input_size=(3, 224, 224),
+    crop_pct=0.875,
+    interpolation="bilinear",
+    license="bsd-3-clause",
+    metrics={"imagenet-1k/top1": 56.522},
+    dataset="imagenet-1k",
+    description="torchvision's original weights, converted to safetensors",
+)
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
+        weights={"tv_in1k": TV_IN1K},
+        default_tag="tv_in1k",
         name="alexnet",
         family="alexnet",
         task="classification",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import feature_stages
+from cnnzoo.catalog._common import feature_stages, registered_weights
 from cnnzoo.registry import ModelSpec, Paper
 
 PAPER = Paper("A ConvNet for the 2020s", 2022, "https://arxiv.org/abs/2201.03545")
@@ -42,6 +42,7 @@ def convnext_spec(name: str) -> ModelSpec:
         aliases=(alias,),
         checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:CONVNEXT"},
         description=f"ConvNeXt-{alias[-1].upper()}, depths {list(depths)}, widths {list(widths)}",
+        **registered_weights(name),
     )
 
 

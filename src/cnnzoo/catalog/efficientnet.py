@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import feature_stages
+from cnnzoo.catalog._common import feature_stages, registered_weights
 from cnnzoo.catalog.mobilenet import block_stages
 from cnnzoo.registry import ModelSpec, Paper
 
@@ -50,6 +50,7 @@ def efficientnet_spec(name: str) -> ModelSpec:
         checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:" + (
             "EFFICIENTNET_B5_B7" if name[-1] in "567" else "EFFICIENTNET")},
         description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",
+        **registered_weights(name),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import feature_stages
+from cnnzoo.catalog._common import feature_stages, registered_weights
 from cnnzoo.registry import ModelSpec, Paper
 
 V2_PAPER = Paper(
@@ -43,6 +43,7 @@ SPECS = (
         task="classification",
         builder="cnnzoo.models.timm_backed:build_mobilenet",
         builder_args={"arch": "mobilenetv2_100"},
+        **registered_weights("mobilenetv2_100"),
         paper=V2_PAPER,
         num_params=3_504_872,
         gmacs=0.301,
@@ -62,6 +63,7 @@ SPECS = (
         task="classification",
         builder="cnnzoo.models.timm_backed:build_mobilenet",
         builder_args={"arch": "mobilenetv3_small_100"},
+        **registered_weights("mobilenetv3_small_100"),
         paper=V3_PAPER,
         num_params=2_542_856,
         gmacs=0.057,
@@ -80,6 +82,7 @@ SPECS = (
         task="classification",
         builder="cnnzoo.models.timm_backed:build_mobilenet",
         builder_args={"arch": "mobilenetv3_large_100"},
+        **registered_weights("mobilenetv3_large_100"),
         paper=V3_PAPER,
         num_params=5_483_032,
         gmacs=0.217,

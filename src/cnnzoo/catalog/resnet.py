@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import feature_stages
+from cnnzoo.catalog._common import feature_stages, registered_weights
 from cnnzoo.registry import ModelSpec, Paper
 
 RESNET_PAPER = Paper(
@@ -59,6 +59,7 @@ def resnet_spec(
         aliases=aliases,
         checkpoint_converters=TORCHVISION if converters is None else converters,
         description=description,
+        **registered_weights(name),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import feature_stages
+from cnnzoo.catalog._common import feature_stages, registered_weights
 from cnnzoo.registry import ModelSpec, Paper
 
 PAPER = Paper(
@@ -70,6 +70,7 @@ def vgg_spec(name: str, batch_norm: bool) -> ModelSpec:
         feature_info=feature_stages(*taps),
         checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:VGG"},
         description=f"VGG-{depth}" + (" with batch norm" if batch_norm else ""),
+        **registered_weights(name),
     )
 
 
