@@ -409,7 +409,10 @@ def _from_config(config: dict[str, Any], weights_path: Path, source: str) -> Res
     cfg = cfg_from_config(config)
     cfg["source"] = source
     model_args = dict(config.get("model_args") or {})
-    model_args.pop("in_chans", None)
+    if config.get("in_chans") is None and isinstance(model_args.get("in_chans"), int):
+        config = {**config, "in_chans": model_args["in_chans"]}  # timm keeps it here
+    for handled in ("in_chans", "num_classes", "pretrained", "features_only"):
+        model_args.pop(handled, None)  # create() sets these itself
     if config.get("in_chans") is not None:
         cfg["in_chans"] = config["in_chans"]
     return ResolvedWeights(read_state_dict(weights_path), cfg, source, spec.name, model_args,
