@@ -14,6 +14,10 @@ from typing import Any
 
 from cnnzoo.registry import CnnzooError, list_models, model_info
 
+# Subcommands that live beside the feature they drive. Each module offers
+# ``register(subparsers)`` and imports nothing heavy at module level.
+COMMAND_MODULES: tuple[str, ...] = ()
+
 
 def _fmt_params(n: int | None) -> str:
     return "-" if n is None else f"{n / 1e6:.2f}M" if n >= 1_000_000 else f"{n:,}"
@@ -234,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-train", action="store_true",
                    help="only evaluate the embedded pretrained weights")
     p.set_defaults(func=cmd_demo)
+
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 

@@ -138,3 +138,60 @@ def digits(
         train=TensorDataset(images[train_idx], labels[train_idx]),
         test=TensorDataset(images[test_idx], labels[test_idx]),
     )
+
+
+def eval_transform(pretrained_cfg: Mapping[str, Any]):
+    """The evaluation preprocessing a model's weights expect (``torchvision.transforms.v2``).
+
+    Resize the shorter side to ``input size / crop_pct`` with the configured
+    interpolation, centre-crop to the input size, convert to float in 0…1, match the
+    channel count (grayscale ↔ RGB) and normalise with the weights' mean and std.
+    Accepts PIL images, ``uint8`` tensors ``[C, H, W]`` and float tensors in 0…1.
+
+    Example:
+        >>> import cnnzoo
+        >>> from cnnzoo.data import eval_transform
+        >>> tf = eval_transform(cnnzoo.create("lenet5").pretrained_cfg)
+        >>> tuple(tf(torch.zeros(3, 64, 48, dtype=torch.uint8)).shape)
+        (1, 32, 32)
+    """
+    import math
+
+    from torchvision.transforms import InterpolationMode, v2
+
+    channels, height, width = (int(v) for v in pretrained_cfg.get("input_size", (3, 224, 224)))
+    crop_pct = float(pretrained_cfg.get("crop_pct") or 1.0)
+    interpolation = {
+        "bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC,
+        "nearest": InterpolationMode.NEAREST,
+    }.get(str(pretrained_cfg.get("interpolation", "bilinear")), InterpolationMode.BILINEAR)
+    mean = _per_channel(pretrained_cfg.get("mean", (0.5,)), channels)
+    std = _per_channel(pretrained_cfg.get("std", (0.5,)), channels)
+    scale = (math.floor(height / crop_pct), math.floor(width / crop_pct))
+    resize = scale[0] if height == width else scale
+    return v2.Compose([
+        v2.ToImage(),
+        v2.Resize(resize, interpolation=interpolation, antialias=True),
+        v2.CenterCrop((height, width)),
+        v2.ToDtype(torch.float32, scale=True),
+        MatchChannels(channels),
+        v2.Normalize(mean, std),
+    ])
+
+
+class MatchChannels(torch.nn.Module):
+    """Grayscale ↔ RGB: average the colour channels, or repeat the single one."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if image.shape[-3] == self.channels:
+            return image
+        if self.channels == 1:
+            return image[..., :3, :, :].mean(-3, keepdim=True)
+        if image.shape[-3] == 1:
+            return image.expand(*image.shape[:-3], self.channels, *image.shape[-2:])
+        raise ValueError(f"an image with {image.shape[-3]} channels cannot feed a model "
+                         f"expecting {self.channels}")
