@@ -234,6 +234,20 @@ def _check_no_shared(state: Mapping[str, torch.Tensor]) -> None:
         seen[ptr] = key
 
 
+def _prepare_repo(repo_id: str, *, private: bool, revision: str | None, token: str | None):
+    """Create the repository (and branch) if needed; return the API, the full id and
+    whether a README is already there (it is never overwritten)."""
+    from huggingface_hub import HfApi
+
+    from cnnzoo import __version__
+
+    api = HfApi(token=token, library_name="cnnzoo", library_version=__version__)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    if revision is not None:
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    return api, repo_id, api.file_exists(repo_id, "README.md", revision=revision)
+
+
 def push_to_hub(
     model: nn.Module,
     repo_id: str,
@@ -253,15 +267,10 @@ def push_to_hub(
     The repository is created if needed. A ``README.md`` already in the repository
     is left as it is. ``revision`` names a branch (created from main if missing).
     """
-    from huggingface_hub import HfApi
-
     from cnnzoo import __version__
 
-    api = HfApi(token=token, library_name="cnnzoo", library_version=__version__)
-    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    if revision is not None:
-        api.create_branch(repo_id, branch=revision, exist_ok=True)
-    has_readme = api.file_exists(repo_id, "README.md", revision=revision)
+    api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
+                                             token=token)
     with tempfile.TemporaryDirectory(prefix="cnnzoo-push-") as tmp:
         save_pretrained(model, tmp, license=license, datasets=datasets, metrics=metrics,
                         base_model=base_model, tags=tags, repo_id=repo_id,
@@ -280,9 +289,6 @@ def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool =
                 revision: str | None = None, commit_message: str | None = None,
                 token: str | None = None) -> str:
     """Publish a folder written by :func:`save_pretrained` (``cnnzoo push DIR REPO_ID``)."""
-    from huggingface_hub import HfApi
-
-    from cnnzoo import __version__
     from cnnzoo.weights import read_config
 
     folder = Path(folder)
@@ -293,11 +299,9 @@ def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool =
                 "cnnzoo.hub.save_pretrained or `cnnzoo finetune --out`"
             )
     config = read_config(folder / "config.json")
-    api = HfApi(token=token, library_name="cnnzoo", library_version=__version__)
-    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    if revision is not None:
-        api.create_branch(repo_id, branch=revision, exist_ok=True)
-    ignore = ["README.md"] if api.file_exists(repo_id, "README.md", revision=revision) else []
+    api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
+                                             token=token)
+    ignore = ["README.md"] if has_readme else []
     info = api.upload_folder(
         repo_id=repo_id, folder_path=str(folder), revision=revision,
         commit_message=commit_message or f"Upload {config['architecture']} with cnnzoo",

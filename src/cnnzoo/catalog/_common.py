@@ -22,3 +22,25 @@ def registered_weights(name: str) -> dict[str, Any]:
     tags = TIMM_WEIGHTS.get(name, {})
     weights = {tag: WeightsSpec(**fields) for tag, fields in tags.items()}
     return {"weights": weights, "default_tag": next(iter(weights), None)}
+
+
+def torchvision_converted(name: str, top1: float) -> WeightsSpec:
+    """torchvision's ImageNet weights for a native model, as published by ``cnnzoo convert``.
+
+    The repository ``cnnzoo/<name>.tv_in1k`` holds the folder that
+    ``cnnzoo convert <name> <torchvision .pth> --repo-id cnnzoo/<name>.tv_in1k`` writes;
+    ``top1`` is torchvision's own figure from its weights meta.
+    """
+    return WeightsSpec(
+        repo_id=f"cnnzoo/{name}.tv_in1k",
+        format="cnnzoo",
+        num_classes=1000,
+        labels="imagenet-1k",
+        input_size=(3, 224, 224),
+        crop_pct=0.875,
+        interpolation="bilinear",
+        license="bsd-3-clause",
+        metrics={"imagenet-1k/top1": top1},
+        dataset="imagenet-1k",
+        description="torchvision's original weights, converted to safetensors",
+    )

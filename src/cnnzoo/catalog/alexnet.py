@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from cnnzoo.registry import FeatureStage, ModelSpec, Paper, WeightsSpec
+from cnnzoo.catalog._common import torchvision_converted
+from cnnzoo.registry import FeatureStage, ModelSpec, Paper
 
-# torchvision's ImageNet weights, turned into a cnnzoo Hub folder by
-# `cnnzoo convert alexnet <torchvision .pth> --out DIR --repo-id cnnzoo/alexnet.tv_in1k`
-# and published as that repository; top-1 from torchvision's weights meta.
-TV_IN1K = WeightsSpec(
-    repo_id="cnnzoo/alexnet.tv_in1k",
-    format="cnnzoo",
-    num_classes=1000,
-    labels="imagenet-1k",
-    input_size=(3, 224, 224),
-    crop_pct=0.875,
-    interpolation="bilinear",
-    license="bsd-3-clause",
-    metrics={"imagenet-1k/top1": 56.522},
-    dataset="imagenet-1k",
-    description="torchvision's original weights, converted to safetensors",
-)
+TV_IN1K = torchvision_converted("alexnet", top1=56.522)
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
