@@ -3,8 +3,9 @@
 Writes ``models/index.md`` — one row per registered model, built-in or plugin —
 and ``models/<family>.md`` with every spec's details. For the smallest model of
 each family the per-layer summary of :mod:`cnnzoo.analysis` is included when
-that module is importable; the model is built on CPU at no more than 64×64 so
-the whole docs build stays fast. Any error other than a missing
+that module is importable; the model is built on PyTorch's ``meta`` device (shapes
+only: no memory, no initialisation) at no more than 64×64, so the whole docs build
+stays fast. Any error other than a missing
 ``cnnzoo.analysis`` fails the build on purpose: the gallery must not silently
 drop a model.
 """
@@ -82,12 +83,21 @@ def paper_link(spec: ModelSpec) -> str:
     return f"[{cell(spec.paper.title)}]({spec.paper.url}) ({spec.paper.year})"
 
 
-def tags(spec: ModelSpec) -> str:
+def top1(metrics: dict[str, float]) -> str:
+    """`` (76.1 %)`` from the first ``…/top1`` metric, or ``""``."""
+    for key, value in metrics.items():
+        if key.endswith("/top1"):
+            return f" ({value:.1f} %)"
+    return ""
+
+
+def tags(spec: ModelSpec, with_accuracy: bool = False) -> str:
     if not spec.weights:
         return "—"
     out = []
-    for tag in spec.weights:
-        out.append(f"**{code(tag)}**" if tag == spec.default_tag else code(tag))
+    for tag, weights in spec.weights.items():
+        text = f"**{code(tag)}**" if tag == spec.default_tag else code(tag)
+        out.append(text + (top1(weights.metrics) if with_accuracy else ""))
     return ", ".join(out)
 
 
@@ -128,8 +138,8 @@ def layer_summary(spec: ModelSpec) -> tuple[tuple[int, int, int], str] | None:
     import torch
 
     size = summary_input(spec)
-    torch.manual_seed(0)
-    model = cnnzoo.create(spec.name).eval()
+    with torch.device("meta"):  # shapes, parameters, MACs and RFs need no real weights
+        model = cnnzoo.create(spec.name).eval()
     with torch.no_grad():
         result = summary(model, size)
     return size, result.format()
@@ -160,9 +170,12 @@ def write_index(specs: list[ModelSpec], by_family: dict[str, list[ModelSpec]]) -
         "",
         "Params are counted at the default `num_classes` and `in_chans`; GMACs are the "
         "multiply-accumulates of one forward pass at the model's default input size. "
-        "*Features* says whether `create(..., features_only=True)` works, *CAM layer* is "
-        "the layer `cnnzoo.explain` uses by default, *Stages* the number of named stages "
-        "for freezing and per-stage learning rates.",
+        "*Pretrained* lists the registered weight tags (the default in bold) with their "
+        "top-1 accuracy where it is registered. Capabilities: *Features* says whether "
+        "`create(..., features_only=True)` works, *CAM layer* is the layer "
+        "`cnnzoo.explain` uses by default, *Stages* the number of named stages for freezing "
+        "and per-stage learning rates, *tv .pth* whether torchvision checkpoints load with "
+        "`checkpoint_path=`.",
         "",
         "## Families",
         "",
@@ -182,32 +195,32 @@ def write_index(specs: list[ModelSpec], by_family: dict[str, list[ModelSpec]]) -
         )
     lines += [
         "",
-        "## All models",
-        "",
-        "| Model (aliases) | Family | Task | Params (M) | GMACs | Input | Pretrained "
-        "| Paper | Features | CAM layer | Stages |",
-        "| --- | --- | --- | ---: | ---: | --- | --- | --- | :---: | --- | ---: |",
     ]
-    for s in specs:
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    name_link(s),
-                    f"[{cell(s.family)}]({page_name(s.family)}.md)",
-                    s.task,
-                    fmt_params(s.num_params),
-                    fmt_gmacs(s.gmacs),
-                    fmt_size(s.input_size),
-                    tags(s),
-                    paper_link(s),
-                    yes_no(s.features_only),
-                    code(s.cam_layer) if s.cam_layer else "—",
-                    str(len(s.stages)),
-                ]
-            )
-            + " |"
-        )
+    for task in sorted({s.task for s in specs}):
+        lines += [
+            f"## {task.capitalize()} models {{ #{anchor(task)} }}",
+            "",
+            "| Model (aliases) | Family | Params (M) | GMACs | Input | Pretrained "
+            "| Paper | Features | CAM layer | Stages | tv .pth |",
+            "| --- | --- | ---: | ---: | --- | --- | --- | :---: | --- | ---: | :---: |",
+        ]
+        for s in (s for s in specs if s.task == task):
+            paper = f"[{s.paper.year}]({s.paper.url})" if s.paper else "—"
+            cells = [
+                name_link(s),
+                f"[{cell(s.family)}]({page_name(s.family)}.md)",
+                fmt_params(s.num_params),
+                fmt_gmacs(s.gmacs),
+                fmt_size(s.input_size),
+                tags(s, with_accuracy=True),
+                paper,
+                yes_no(s.features_only),
+                code(s.cam_layer) if s.cam_layer else "—",
+                str(len(s.stages)),
+                yes_no("torchvision" in s.checkpoint_converters),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
     lines.append("")
     with mkdocs_gen_files.open("models/index.md", "w") as fh:
         fh.write("\n".join(lines))
@@ -248,7 +261,7 @@ def spec_section(spec: ModelSpec) -> list[str]:
                 ", ".join(code(f"{k}={v!r}") for k, v in spec.builder_args.items()),
             ),
         )
-    lines += ["| | |", "| --- | --- |"]
+    lines += ["| Property | Value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in rows]
     lines.append("")
 
