@@ -28,6 +28,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "create": ("cnnzoo.factory", "create"),
     "analysis": ("cnnzoo.analysis", None),
+    "heads": ("cnnzoo.heads", None),
+    "transfer": ("cnnzoo.transfer", None),
+    "train": ("cnnzoo.train", None),
+    "explain": ("cnnzoo.explain", None),  # a callable module: cnnzoo.explain(model, x)
+    "export": ("cnnzoo.export", None),
+    "quantize": ("cnnzoo.quantize", None),  # a callable module: cnnzoo.quantize(model, …)
 }
 
 __all__ = [
@@ -37,13 +43,19 @@ __all__ = [
     "__version__",
     "analysis",
     "create",
+    "explain",
+    "export",
+    "heads",
     "is_model",
     "list_models",
     "model_info",
+    "quantize",
+    "train",
+    "transfer",
 ]
 
 if TYPE_CHECKING:
-    from cnnzoo import analysis
+    from cnnzoo import analysis, heads, train, transfer
     from cnnzoo.factory import create
 
 

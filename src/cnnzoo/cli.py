@@ -16,7 +16,8 @@ from cnnzoo.registry import CnnzooError, list_models, model_info
 
 # Subcommands that live beside the feature they drive. Each module offers
 # ``register(subparsers)`` and imports nothing heavy at module level.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("cnnzoo.cli_explain", "cnnzoo.cli_train",
+                                   "cnnzoo.cli_deploy")
 
 
 def _fmt_params(n: int | None) -> str:

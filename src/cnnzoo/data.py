@@ -2,17 +2,26 @@
 
 :func:`digits` turns scikit-learn's 1,797 real 8×8 handwritten digits into image
 tensors at any model's input size and channel count, with a fixed split — the
-real data of cnnzoo's demo, tests and docs.
+real data of cnnzoo's demo, tests and docs; :func:`digits_segmentation` makes them
+a segmentation task (the ink). :func:`eval_transform` and :func:`train_transform`
+build ``torchvision.transforms.v2`` pipelines from a model's ``pretrained_cfg``,
+:func:`mixup_cutmix` a MixUp/CutMix batch transform, and :func:`image_folder` /
+:func:`image_folder_split` read the ``ImageFolder`` layout with class names kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import TensorDataset
+
+from cnnzoo.registry import CnnzooError
+
+if TYPE_CHECKING:
+    from torchvision.datasets import ImageFolder
 
 DIGIT_LABELS: tuple[str, ...] = tuple(str(i) for i in range(10))
 
@@ -195,3 +204,287 @@ class MatchChannels(torch.nn.Module):
             return image.expand(*image.shape[:-3], self.channels, *image.shape[-2:])
         raise ValueError(f"an image with {image.shape[-3]} channels cannot feed a model "
                          f"expecting {self.channels}")
+
+
+# -- training-time preprocessing -----------------------------------------------------
+
+
+class DataError(CnnzooError, ValueError):
+    """A data source that cannot feed a model (missing, empty, contradicting the model)."""
+
+
+
+
+def _interpolation(pretrained_cfg: Mapping[str, Any]):
+    from torchvision.transforms import InterpolationMode
+
+    return {
+        "bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC,
+        "nearest": InterpolationMode.NEAREST,
+    }.get(str(pretrained_cfg.get("interpolation", "bilinear")), InterpolationMode.BILINEAR)
+
+
+def train_transform(
+    pretrained_cfg: Mapping[str, Any],
+    *,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    hflip: float = 0.5,
+    color_jitter: float | tuple[float, float, float] | None = 0.4,
+    re_prob: float = 0.25,
+):
+    """The training augmentation for a model (``torchvision.transforms.v2``).
+
+    RandomResizedCrop to the model's input size (``scale``, ``ratio``, the configured
+    interpolation) → horizontal flip with probability ``hflip`` → colour jitter
+    (brightness, contrast, saturation; skipped when ``None`` or 0) → float in 0…1 →
+    channel matching → normalisation with the model's mean/std → RandomErasing with
+    probability ``re_prob``. Accepts what :func:`eval_transform` accepts.
+
+    Example:
+        >>> import cnnzoo
+        >>> from cnnzoo.data import train_transform
+        >>> tf = train_transform(cnnzoo.create("resnet18").pretrained_cfg, re_prob=0.0)
+        >>> tuple(tf(torch.zeros(3, 300, 260, dtype=torch.uint8)).shape)
+        (3, 224, 224)
+    """
+    from torchvision.transforms import v2
+
+    channels, height, width = (int(v) for v in pretrained_cfg.get("input_size", (3, 224, 224)))
+    mean = _per_channel(pretrained_cfg.get("mean", (0.5,)), channels)
+    std = _per_channel(pretrained_cfg.get("std", (0.5,)), channels)
+    steps: list[Any] = [
+        v2.ToImage(),
+        v2.RandomResizedCrop((height, width), scale=scale, ratio=ratio,
+                             interpolation=_interpolation(pretrained_cfg), antialias=True),
+    ]
+    if hflip:
+        steps.append(v2.RandomHorizontalFlip(hflip))
+    if color_jitter:
+        jitter = ((color_jitter,) * 3 if isinstance(color_jitter, int | float)
+                  else tuple(color_jitter))
+        steps.append(v2.ColorJitter(*jitter))
+    steps += [v2.ToDtype(torch.float32, scale=True), MatchChannels(channels),
+              v2.Normalize(mean, std)]
+    if re_prob:
+        steps.append(v2.RandomErasing(p=re_prob, value=0))
+    return v2.Compose(steps)
+
+
+def mixup_cutmix(num_classes: int, *, mixup_alpha: float = 0.2, cutmix_alpha: float = 1.0):
+    """A batch transform ``(images, labels) → (images, soft labels)``: MixUp or CutMix.
+
+    One of the two (chosen at random per batch) from ``torchvision.transforms.v2``;
+    an alpha of 0 leaves that one out. Pass it as ``fit(..., mixup=...)`` — or pass
+    ``mixup=True`` / a float alpha and ``fit`` builds it.
+
+    Example:
+        >>> from cnnzoo.data import mixup_cutmix
+        >>> images, soft = mixup_cutmix(10)(torch.rand(4, 3, 8, 8), torch.arange(4))
+        >>> tuple(soft.shape), round(float(soft.sum()), 4)
+        ((4, 10), 4.0)
+    """
+    from torchvision.transforms import v2
+
+    if num_classes < 2:
+        raise DataError(f"MixUp/CutMix need at least 2 classes, got {num_classes}")
+    choices = []
+    if mixup_alpha > 0:
+        choices.append(v2.MixUp(alpha=mixup_alpha, num_classes=num_classes))
+    if cutmix_alpha > 0:
+        choices.append(v2.CutMix(alpha=cutmix_alpha, num_classes=num_classes))
+    if not choices:
+        raise DataError("mixup_alpha and cutmix_alpha are both 0: nothing to mix")
+    return choices[0] if len(choices) == 1 else v2.RandomChoice(choices)
+
+
+# -- image folders ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """Training and validation sets with their class names."""
+
+    train: Any
+    val: Any
+    labels: tuple[str, ...]
+
+
+def _model_cfg(model: Any, pretrained_cfg: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if pretrained_cfg is not None:
+        return pretrained_cfg
+    cfg = getattr(model, "pretrained_cfg", None)
+    if model is not None and not cfg:
+        raise DataError(f"{type(model).__name__} has no pretrained_cfg to take the "
+                        "preprocessing from; pass transform= or pretrained_cfg=")
+    return cfg or {}
+
+
+def image_folder(
+    path: Any,
+    model: Any = None,
+    *,
+    train: bool = False,
+    transform: Any = None,
+    pretrained_cfg: Mapping[str, Any] | None = None,
+) -> ImageFolder:
+    """An ``ImageFolder`` (``path/<class name>/<image>``) preprocessed for a model.
+
+    Args:
+        path: the root folder; each subfolder is a class, named after it.
+        model: a zoo model whose ``pretrained_cfg`` gives the preprocessing.
+        train: use :func:`train_transform` (augmentation) instead of :func:`eval_transform`.
+        transform: an explicit transform (overrides ``model``).
+        pretrained_cfg: preprocessing settings instead of ``model``'s.
+
+    Returns:
+        a ``torchvision.datasets.ImageFolder``; ``.classes`` holds the class names in
+        label order.
+
+    Raises:
+        DataError: the folder does not exist, or holds no class folder with images.
+    """
+    from pathlib import Path
+
+    from torchvision.datasets import ImageFolder
+
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"image folder {str(root)!r} does not exist (or is not a directory)")
+    if transform is None and (model is not None or pretrained_cfg is not None):
+        cfg = _model_cfg(model, pretrained_cfg)
+        transform = train_transform(cfg) if train else eval_transform(cfg)
+    try:
+        return ImageFolder(str(root), transform=transform)
+    except FileNotFoundError as exc:
+        exts = ", ".join(sorted({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif"}))
+        raise DataError(
+            f"no images in {str(root)!r}: expected one subfolder per class holding image "
+            f"files ({exts}), e.g. {root}/cat/001.jpg, {root}/dog/002.jpg ({exc})"
+        ) from None
+
+
+def image_folder_split(
+    path: Any,
+    model: Any = None,
+    *,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    augment: bool = True,
+    pretrained_cfg: Mapping[str, Any] | None = None,
+) -> DatasetSplit:
+    """Training and validation sets from an image folder.
+
+    ``path/train`` and ``path/val`` (or ``valid``/``validation``/``test``) are used
+    when present; otherwise the class folders under ``path`` are split, stratified
+    by class, with a fixed ``seed``. Training images get :func:`train_transform`
+    (``augment=True``) and validation images :func:`eval_transform`.
+    """
+    from pathlib import Path
+
+    from sklearn.model_selection import train_test_split
+    from torch.utils.data import Subset
+
+    root = Path(path)
+    cfg = _model_cfg(model, pretrained_cfg)
+    train_tf = train_transform(cfg) if augment else eval_transform(cfg)
+    val_name = next((n for n in ("val", "valid", "validation", "test")
+                     if (root / n).is_dir()), None)
+    if (root / "train").is_dir() and val_name:
+        train = image_folder(root / "train", transform=train_tf)
+        val = image_folder(root / val_name, transform=eval_transform(cfg))
+        if train.classes != val.classes:
+            raise DataError(f"{root}/train and {root}/{val_name} hold different classes: "
+                            f"{train.classes} vs {val.classes}")
+        return DatasetSplit(train, val, tuple(train.classes))
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    train_all = image_folder(root, transform=train_tf)
+    val_all = image_folder(root, transform=eval_transform(cfg))
+    targets = list(train_all.targets)
+    counts = {t: targets.count(t) for t in set(targets)}
+    stratify = targets if min(counts.values()) >= 2 else None
+    idx = list(range(len(targets)))
+    try:
+        train_idx, val_idx = train_test_split(idx, test_size=val_fraction, random_state=seed,
+                                              stratify=stratify)
+    except ValueError as exc:
+        raise DataError(f"cannot split the {len(idx)} images of {str(root)!r} into training "
+                        f"and validation sets: {exc}") from None
+    train = Subset(train_all, train_idx)
+    val = Subset(val_all, val_idx)
+    train.classes = val.classes = list(train_all.classes)  # type: ignore[attr-defined]
+    return DatasetSplit(train, val, tuple(train_all.classes))
+
+
+# -- subsets and segmentation ---------------------------------------------------------
+
+
+def subset_classes(dataset: TensorDataset, classes: Sequence[int], *,
+                   relabel: bool = True) -> TensorDataset:
+    """The samples of ``dataset`` whose label is in ``classes``.
+
+    With ``relabel`` the labels become ``0 … len(classes) - 1`` in the order given.
+
+    Example:
+        >>> from cnnzoo.data import digits, subset_classes
+        >>> late = subset_classes(digits((1, 8, 8)).train, [5, 6, 7, 8, 9])
+        >>> sorted(set(late.tensors[1].tolist()))
+        [0, 1, 2, 3, 4]
+    """
+    images, labels = dataset.tensors[:2]
+    wanted = torch.tensor([int(c) for c in classes])
+    keep = (labels.view(-1, 1) == wanted.view(1, -1)).any(1)
+    images, labels = images[keep], labels[keep]
+    if relabel:
+        lookup = torch.full((int(max(int(labels.max()) if len(labels) else 0,
+                                     int(wanted.max()))) + 1,), -1, dtype=torch.int64)
+        lookup[wanted] = torch.arange(len(wanted))
+        labels = lookup[labels]
+    return TensorDataset(images, labels)
+
+
+def digits_segmentation(
+    input_size: Sequence[int] | None = None,
+    *,
+    model: Any = None,
+    threshold: float = 0.5,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    normalize: bool = True,
+) -> DigitsSplit:
+    """The digits as a segmentation task: find the ink.
+
+    Each image is resized bilinearly to ``input_size`` (default: the model's
+    ``pretrained_cfg["input_size"]``, or ``(1, 32, 32)`` without a model); its mask
+    is ``1`` where the resized pixel (0…1) exceeds ``threshold``, ``0`` elsewhere.
+    The split is the same as :func:`digits`' for the same ``seed``.
+
+    Returns:
+        a :class:`DigitsSplit` of ``(image [C, H, W], mask [H, W] int64)`` pairs,
+        labels ``("background", "ink")``.
+    """
+    from sklearn.model_selection import train_test_split
+
+    cfg: Mapping[str, Any] = getattr(model, "pretrained_cfg", None) or {}
+    size = tuple(int(v) for v in (input_size or cfg.get("input_size") or (1, 32, 32)))
+    if len(size) != 3:
+        raise ValueError(f"input_size must be (channels, height, width), got {size}")
+    raw, labels = digits_images(size)
+    masks = (raw[:, 0] > threshold).to(torch.int64)
+    images = raw
+    if normalize:
+        mean, std = cfg.get("mean") or (0.5,), cfg.get("std") or (0.5,)
+        m = torch.tensor(_per_channel(mean, size[0])).view(1, -1, 1, 1)
+        s = torch.tensor(_per_channel(std, size[0])).view(1, -1, 1, 1)
+        images = (raw - m) / s
+    train_idx, test_idx = train_test_split(
+        torch.arange(len(labels)).numpy(), test_size=test_fraction, random_state=seed,
+        stratify=labels.numpy(),
+    )
+    train_idx, test_idx = torch.from_numpy(train_idx), torch.from_numpy(test_idx)
+    return DigitsSplit(
+        train=TensorDataset(images[train_idx], masks[train_idx]),
+        test=TensorDataset(images[test_idx], masks[test_idx]),
+        labels=("background", "ink"),
+    )

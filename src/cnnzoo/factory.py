@@ -11,7 +11,7 @@ import inspect
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -36,6 +36,9 @@ from cnnzoo.registry import (
     _did_you_mean,
     import_object,
 )
+
+if TYPE_CHECKING:
+    from cnnzoo.heads import HeadSpec
 
 # Arguments create() sets itself; a builder receives them but a user passes them to create().
 RESERVED = ("num_classes", "in_chans")
@@ -169,6 +172,7 @@ def create(
     features_only: bool = False,
     out_indices: Sequence[int] | None = None,
     checkpoint_path: str | os.PathLike[str] | None = None,
+    head: str | HeadSpec | None = None,
     **kwargs: Any,
 ) -> nn.Module:
     """Create a model of the zoo by name.
@@ -186,6 +190,11 @@ def create(
         out_indices: which stages ``features_only`` returns (default: all).
         checkpoint_path: a local ``.safetensors`` or weights-only ``.pth`` file in
             this model's layout or any layout its spec converts (e.g. torchvision's).
+        head: a new head on top of the (pretrained) backbone: a
+            :class:`~cnnzoo.heads.HeadSpec` or a spec string such as ``"linear"``,
+            ``"mlp:512"`` or ``"mlp:512,256,dropout=0.3,act=gelu"``; freshly initialised
+            for ``num_classes`` and saved with the model (``pretrained_cfg["head"]``).
+            Weights saved with a head (a published fine-tune) reload with that head.
         **kwargs: architecture options of the model's builder (``drop_path_rate``…);
             an unknown one raises an error listing those accepted.
 
@@ -239,6 +248,12 @@ def create(
     if out_indices is not None and not features_only:
         raise ModelArgumentError("out_indices only applies with features_only=True")
     stages = select_stages(spec.feature_info, out_indices, spec.name) if features_only else ()
+    if head is not None:
+        from cnnzoo.heads import HeadSpec as _HeadSpec
+
+        if features_only:
+            raise ModelArgumentError("head= does not apply with features_only=True")
+        head = _HeadSpec.coerce(head)  # a spec that does not parse fails before any build
 
     state: dict[str, torch.Tensor] | None = None
     weights_cfg: dict[str, Any] | None = None
@@ -255,11 +270,19 @@ def create(
         model = _build(spec, builder, num_classes=n_cls, in_chans=want_in, kwargs=kwargs,
                        meta=False)
     else:
+        saved_head = (weights_cfg or {}).get("head")
         model, n_cls, kwargs = _build_with_weights(
-            spec, builder, state, num_classes=num_classes, in_chans=want_in, kwargs=kwargs
+            spec, builder, state, num_classes=num_classes, in_chans=want_in, kwargs=kwargs,
+            saved_head=saved_head, saved_classes=(weights_cfg or {}).get("num_classes"),
         )
     model.pretrained_cfg = _pretrained_cfg(spec, model, n_cls, want_in, weights_cfg)
     model.pretrained_cfg["model_args"] = dict(kwargs)  # what rebuilding this model needs
+    if head is not None:
+        from cnnzoo.heads import replace_head
+
+        if not n_cls:
+            raise ModelArgumentError(f"head={str(head)!r} needs num_classes >= 1")
+        replace_head(model, n_cls, head)  # records pretrained_cfg["head"]
     if features_only:
         # the built model's own feature_info wins: options such as UNet's encoder= change it
         own = getattr(model, "feature_info", None)
@@ -281,17 +304,45 @@ def _build_with_weights(
     num_classes: int | None,
     in_chans: int,
     kwargs: Mapping[str, Any],
+    saved_head: Any = None,
+    saved_classes: int | None = None,
 ) -> tuple[nn.Module, int, dict[str, Any]]:
     """Build on the meta device and load ``state`` with ``assign=True``.
 
     The checkpoint's own class count is used for the build so every tensor is
     assigned; a different requested ``num_classes`` then gets a fresh head. One
     meta build suffices unless the checkpoint's layout or class count asks for
-    different builder arguments.
+    different builder arguments. Weights saved with a head (``saved_head``, from
+    their config) get that head rebuilt before loading, and its keys load strictly.
     """
+    head_spec = None
+    if saved_head is not None:
+        from cnnzoo.heads import HeadSpec
+
+        head_spec = HeadSpec.coerce(saved_head)
+        if head_spec.is_plain_linear:
+            head_spec = None  # what the builder makes anyway
+        elif not saved_classes:
+            raise CheckpointError(f"the config of these {spec.name!r} weights records a "
+                                  f"{head_spec} head but no num_classes")
     probe_classes = spec.num_classes if num_classes in (None, 0) else num_classes
-    probe = _build(spec, builder, num_classes=probe_classes, in_chans=in_chans,
-                   kwargs=kwargs, meta=True)
+    if head_spec is not None:
+        probe_classes = int(saved_classes)  # type: ignore[arg-type]
+
+    def build(n_classes: int, build_kwargs: Mapping[str, Any], meta: bool) -> nn.Module:
+        module = _build(spec, builder, num_classes=n_classes, in_chans=in_chans,
+                        kwargs=build_kwargs, meta=meta)
+        if head_spec is not None:
+            from cnnzoo.heads import replace_head
+
+            if meta:
+                with torch.device("meta"), _SkipMetaInit():
+                    replace_head(module, n_classes, head_spec)
+            else:
+                replace_head(module, n_classes, head_spec)
+        return module
+
+    probe = build(probe_classes, kwargs, True)
     state, fmt, build_kwargs = convert_layout(spec, state, set(probe.state_dict()))
     conflicts = {k: v for k, v in build_kwargs.items() if k in kwargs and kwargs[k] != v}
     if conflicts:
@@ -301,13 +352,12 @@ def _build_with_weights(
     kwargs = {**kwargs, **build_kwargs}
     head_keys = classifier_keys(probe)
     ckpt_classes = probe_classes
-    if head_keys and head_keys[0] in state:
+    if head_keys and head_keys[0] in state and head_spec is None:
         ckpt_classes = int(state[head_keys[0]].shape[0])
     if ckpt_classes == probe_classes and not build_kwargs:
         model = probe
     else:
-        model = _build(spec, builder, num_classes=ckpt_classes, in_chans=in_chans,
-                       kwargs=kwargs, meta=True)
+        model = build(ckpt_classes, kwargs, True)
     model_state = model.state_dict()
     conv_key = first_conv_key(model_state, state)
     if conv_key is not None:
@@ -328,8 +378,7 @@ def _build_with_weights(
     if result.missing_keys or result.unexpected_keys:  # strict=True raises first; belt and braces
         raise CheckpointError(describe_mismatch(result.missing_keys, result.unexpected_keys))
     if _has_meta_tensors(model):  # non-persistent buffers: rebuild for real and load normally
-        model = _build(spec, builder, num_classes=ckpt_classes, in_chans=in_chans,
-                       kwargs=kwargs, meta=False)
+        model = build(ckpt_classes, kwargs, False)
         model.load_state_dict(state, strict=True)
     n_cls = ckpt_classes
     if num_classes is not None and num_classes != ckpt_classes:
@@ -341,6 +390,11 @@ def _build_with_weights(
                 UserWarning,
                 stacklevel=3,
             )
-        model.reset_classifier(num_classes)
+        if head_spec is not None and num_classes:
+            from cnnzoo.heads import replace_head
+
+            replace_head(model, num_classes, head_spec)  # the same kind of head, fresh
+        else:
+            model.reset_classifier(num_classes)
         n_cls = num_classes
     return model, n_cls, dict(kwargs)
