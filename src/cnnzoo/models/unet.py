@@ -238,7 +238,7 @@ class UNet(ZooModel):
         self.size_multiple = int(size_multiple)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = int(x.shape[-2]), int(x.shape[-1])
+        h, w = x.shape[-2], x.shape[-1]  # symbolic under torch.export: dynamic H and W
         m = self.size_multiple
         pad_h, pad_w = (-h) % m, (-w) % m
         top, left = pad_h // 2, pad_w // 2
