@@ -53,7 +53,7 @@ def test_classic_unet_segments_the_ink():
     torch.manual_seed(0)
     model = cnnzoo.create("unet", base_width=8, in_chans=1, num_classes=2)
     split = digits_segmentation((1, 32, 32), model=model)
-    history = fit(model, split.train, split.test, epochs=2, lr=3e-3, seed=0)
+    history = fit(model, split.train, split.test, epochs=3, lr=3e-3, seed=0)
     assert history.task == "segmentation" and history.monitor == "val_miou"
     assert history.last["val_miou"] >= 0.8, history["val_miou"]
     assert 0.0 < history.last["val_pixel_accuracy"] <= 1.0

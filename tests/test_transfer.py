@@ -151,7 +151,7 @@ def test_unet_with_a_zoo_encoder_uses_its_own_stages():
 
 @pytest.fixture(scope="module")
 def pretrained_on_early_digits():
-    """ResNet-18 (1×32×32) trained from scratch on digits 0–4 for two epochs."""
+    """ResNet-18 (1×32×32) trained from scratch on digits 0–4 for three epochs."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -159,7 +159,7 @@ def pretrained_on_early_digits():
     split = digits((1, 32, 32), model=model)
     early = subset_classes(split.train, range(5)), subset_classes(split.test, range(5))
     late = subset_classes(split.train, range(5, 10)), subset_classes(split.test, range(5, 10))
-    history = fit(model, *early, epochs=2, lr=2e-3, seed=0)
+    history = fit(model, *early, epochs=3, lr=2e-3, seed=0)
     torch.set_num_threads(threads)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     return state, history, late
