@@ -17,6 +17,21 @@ def _seed():
     yield
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One intra-op thread (torch and onnxruntime) for a module's tests.
+
+    On two shared, busy cores a second OpenMP thread waiting for a core makes small
+    forward passes 10-40x slower and erratic, not faster.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

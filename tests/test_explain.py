@@ -24,14 +24,8 @@ from .conftest import materialize
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine, OpenMP threads waiting for a busy
-    core make these small-input runs up to 10x slower and erratic."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: see the one_thread fixture in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _lenet():

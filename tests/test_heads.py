@@ -19,13 +19,8 @@ from cnnzoo.heads import (
 )
 from cnnzoo.hub import save_pretrained
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: see the one_thread fixture in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize(("text", "kind", "hidden", "dropout", "act"), [

@@ -11,13 +11,8 @@ from cnnzoo.data import digits_segmentation
 from cnnzoo.losses import CEDiceLoss, DiceLoss, segmentation_loss
 from cnnzoo.train import TrainError, evaluate, fit
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: see the one_thread fixture in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_dice_loss_values():

@@ -26,13 +26,8 @@ from cnnzoo.data import (
 from cnnzoo.losses import distillation_loss
 from cnnzoo.train import EarlyStopping, TrainError, distill, evaluate, fit
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: see the one_thread fixture in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

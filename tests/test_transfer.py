@@ -23,13 +23,8 @@ from cnnzoo.transfer import (
     unfreeze,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# one intra-op thread: see the one_thread fixture in conftest.py
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _trainable_stages(model: nn.Module) -> set[str]:
