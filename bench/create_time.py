@@ -75,7 +75,7 @@ def measure(model_name: str, runs: int) -> dict[str, object]:
     import torch
 
     import cnnzoo
-    import cnnzoo.factory  # warm-up import, not timed
+    import cnnzoo.build.factory  # warm-up import, not timed
 
     threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(prefix="cnnzoo-bench-") as tmp:

@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import cnnzoo
-    from cnnzoo.bench import file_size, ort_session
-    from cnnzoo.export import to_onnx
-    from cnnzoo.quantize import cpu_has_vnni, quantize
+    from cnnzoo.deploy.bench import file_size, ort_session
+    from cnnzoo.deploy.export import to_onnx
+    from cnnzoo.deploy.quantization import cpu_has_vnni, quantize
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -16,7 +16,7 @@ import torch
 
 import cnnzoo
 from cnnzoo.data import digits
-from cnnzoo.explain import views
+from cnnzoo.interpret import views
 
 OUT = Path(__file__).resolve().parent / "assets" / "explain"
 DPI = 80

@@ -22,7 +22,7 @@ from importlib import metadata
 import mkdocs_gen_files
 
 import cnnzoo
-from cnnzoo.registry import ENTRY_POINT_GROUP, REGISTRY, ModelSpec
+from cnnzoo.spec import ENTRY_POINT_GROUP, REGISTRY, ModelSpec
 
 log = logging.getLogger("mkdocs.gen_gallery")
 SUMMARY_MAX_SIDE = 64  # the per-layer summary is computed at most at 64×64

@@ -335,7 +335,7 @@ def run_page(page: Path, workdir: Path | None = None) -> int:
 
 
 PRELOAD = ("torch", "torchvision", "timm", "matplotlib.pyplot", "sklearn.datasets",
-           "sklearn.model_selection", "cnnzoo", "cnnzoo.factory", "cnnzoo.analysis")
+           "sklearn.model_selection", "cnnzoo", "cnnzoo.build.factory", "cnnzoo.analysis")
 
 
 def serve() -> int:

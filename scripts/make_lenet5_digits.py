@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
+from cnnzoo.build.weights import sha256_file
 from cnnzoo.data import DIGIT_LABELS
 from cnnzoo.demo import train_lenet_on_digits
 from cnnzoo.hub import save_pretrained
-from cnnzoo.weights import sha256_file
 
 TARGET = Path(__file__).resolve().parents[1] / "src" / "cnnzoo" / "weights" / "lenet5-digits"
 

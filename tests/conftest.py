@@ -1,12 +1,24 @@
-"""Shared fixtures: determinism, a small thread count, repository paths."""
+"""Shared fixtures: determinism, one torch thread per xdist worker, repository paths.
+
+Helper functions live in :mod:`tests.helpers` and are imported from there, always as
+``from tests.helpers import …``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from typing import TYPE_CHECKING
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# Two xdist workers on two cores: one intra-op thread each (set before torch is imported).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
@@ -35,23 +47,3 @@ def one_thread():
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
-
-
-def materialize(module):
-    """Give a meta-device module real CPU storage with cheap, well-scaled values.
-
-    Tests that only check shapes use this instead of a full random init, which for
-    the 100M-parameter models costs seconds each.
-    """
-    import torch
-
-    module.to_empty(device="cpu")
-    with torch.no_grad():
-        for name, tensor in module.state_dict().items():
-            if name.endswith("running_var"):
-                tensor.fill_(1.0)
-            elif name.endswith(("running_mean", "num_batches_tracked")):
-                tensor.zero_()
-            elif tensor.is_floating_point():
-                tensor.normal_(0.0, 0.02)
-    return module

@@ -15,8 +15,9 @@ import torchvision
 from safetensors.torch import save_file
 
 import cnnzoo
-from cnnzoo import factory
-from cnnzoo.checkpoint import CheckpointError, read_state_dict
+from cnnzoo.build import factory
+from cnnzoo.build.checkpoint import read_state_dict
+from cnnzoo.errors import CheckpointError
 
 
 def _randomize_bn(model: torch.nn.Module) -> None:

@@ -12,7 +12,7 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnzoo.convert.torchvision import (
+from cnnzoo.models.converters.torchvision import (
     CONVNEXT,
     EFFICIENTNET,
     EFFICIENTNET_B5_B7,
@@ -202,8 +202,8 @@ def test_bad_shapes_and_unknown_variants_raise():
 
 def test_import_is_cheap():
     code = (
-        "import sys, cnnzoo.convert; before = set(sys.modules); "
-        "import cnnzoo.convert.torchvision; "
+        "import sys, cnnzoo.models.converters; before = set(sys.modules); "
+        "import cnnzoo.models.converters.torchvision; "
         "new = set(sys.modules) - before; "
         "heavy = sorted(m for m in new if m.split('.')[0] in ('torchvision', 'timm')); "
         "assert not heavy, heavy"
@@ -212,7 +212,7 @@ def test_import_is_cheap():
 
 
 def test_two_keys_on_one_target_raise():
-    from cnnzoo.convert.torchvision import _apply, _rule
+    from cnnzoo.models.converters.torchvision import _apply, _rule
 
     rules = [_rule(r"a\.\d\.weight", "b.weight")]
     with pytest.raises(ValueError, match=r"'a\.1\.weight' and 'a\.2\.weight' both map to"):

@@ -8,9 +8,9 @@ from torch import nn
 
 import cnnzoo
 from cnnzoo.analysis import receptive_field
-from cnnzoo.factory import ModelArgumentError
+from cnnzoo.errors import ModelArgumentError
 
-from .conftest import materialize
+from tests.helpers import materialize
 
 ALL = cnnzoo.list_models()
 SMALL = 64

@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent('''
     import cnnzoo
     from cnnzoo.data import digits
     from cnnzoo.train import fit
-    from cnnzoo.transfer import ProgressiveUnfreezing
+    from cnnzoo.train.transfer import ProgressiveUnfreezing
 
     torch.set_num_threads(1)
     out = sys.argv[1]

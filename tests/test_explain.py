@@ -1,4 +1,4 @@
-"""cnnzoo.explain: agreement with pytorch-grad-cam, completeness, every model, real digits.
+"""cnnzoo.interpret: agreement with pytorch-grad-cam, completeness, every model, real digits.
 
 References nobody here wrote: pytorch-grad-cam's GradCAM / GradCAMPlusPlus /
 LayerCAM / XGradCAM / ScoreCAM / EigenCAM (and its SemanticSegmentationTarget),
@@ -17,9 +17,10 @@ import pytest
 import torch
 
 import cnnzoo
-from cnnzoo.explain import ExplainError, Target
+from cnnzoo.errors import ExplainError
+from cnnzoo.interpret import Target
 
-from .conftest import materialize
+from tests.helpers import materialize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -440,7 +441,7 @@ def test_works_whatever_autograd_mode_the_caller_is_in():
 def test_views_draw_figures(tmp_path):
     pytest.importorskip("matplotlib")
     from cnnzoo.data import digits
-    from cnnzoo.explain import views
+    from cnnzoo.interpret import views
 
     model = _lenet()
     split = digits(model=model)
@@ -469,7 +470,7 @@ def test_views_draw_figures(tmp_path):
 
 
 def test_views_without_matplotlib_say_how_to_get_it(monkeypatch):
-    from cnnzoo.explain import views
+    from cnnzoo.interpret import views
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ExplainError, match=r"pip install 'cnnzoo\[viz\]'"):
@@ -479,7 +480,7 @@ def test_views_without_matplotlib_say_how_to_get_it(monkeypatch):
 # -- the package surface and the CLI -----------------------------------------------------
 def test_importing_cnnzoo_stays_torch_free_and_explain_is_callable():
     code = ("import sys, cnnzoo; assert 'torch' not in sys.modules; "
-            "import cnnzoo.explain.views as v; import cnnzoo.explain as m; "
+            "import cnnzoo.interpret.views as v; import cnnzoo.interpret as m; "
             "assert callable(cnnzoo.explain) and cnnzoo.explain is m; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=False, timeout=120)
@@ -549,9 +550,9 @@ def test_the_guide_code_blocks_run(tmp_path, monkeypatch):
 def test_docstring_examples_run():
     import doctest
 
-    import cnnzoo.explain.api
-    import cnnzoo.explain.targets
-    import cnnzoo.explain.views
+    import cnnzoo.interpret.api
+    import cnnzoo.interpret.targets
+    import cnnzoo.interpret.views
 
     for module in (cnnzoo.explain, cnnzoo.explain.api, cnnzoo.explain.targets,
                    cnnzoo.explain.views):

@@ -14,17 +14,11 @@ import torch
 from torch import nn
 
 import cnnzoo
+from cnnzoo.build.factory import _SkipMetaInit
 from cnnzoo.cli import main
-from cnnzoo.export import (
-    METADATA_KEY,
-    ExportError,
-    ExportVerificationError,
-    read_metadata,
-    to_exported_program,
-    to_onnx,
-)
-from cnnzoo.factory import _SkipMetaInit
-from tests.conftest import materialize
+from cnnzoo.deploy.export import METADATA_KEY, read_metadata, to_exported_program, to_onnx
+from cnnzoo.errors import ExportError, ExportVerificationError
+from tests.helpers import materialize
 
 # The biggest networks: still in the default run, deselect with -m "not slow".
 SLOW = ("vgg", "senet154", "convnext_large", "efficientnet_b6", "efficientnet_b7",

@@ -9,14 +9,8 @@ import torch
 from torch import nn
 
 import cnnzoo
-from cnnzoo.heads import (
-    HEAD_GRAMMAR,
-    HeadSpec,
-    HeadSpecError,
-    MLPHead,
-    SegmentationHead,
-    replace_head,
-)
+from cnnzoo.build.heads import HEAD_GRAMMAR, HeadSpec, MLPHead, SegmentationHead, replace_head
+from cnnzoo.errors import HeadSpecError
 from cnnzoo.hub import save_pretrained
 
 # one intra-op thread: see the one_thread fixture in conftest.py
@@ -173,7 +167,7 @@ def test_published_finetune_reloads_with_its_head(tmp_path, name, kwargs, shape)
 def test_reloaded_head_keys_load_strictly(tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from cnnzoo.checkpoint import CheckpointError
+    from cnnzoo.errors import CheckpointError
 
     model = cnnzoo.create("lenet5", num_classes=4, head="mlp:16")
     folder = save_pretrained(model, tmp_path / "ft")

@@ -19,11 +19,11 @@ import torchvision
 from safetensors.torch import save
 
 import cnnzoo
-from cnnzoo.checkpoint import CheckpointError
+from cnnzoo.build.weights import Lock, fetch, sha256_file
 from cnnzoo.cli import main as cli
+from cnnzoo.errors import CheckpointError, WeightsError
 from cnnzoo.hub import push_to_hub, save_pretrained
-from cnnzoo.registry import REGISTRY, ModelSpec, WeightsSpec
-from cnnzoo.weights import Lock, WeightsError, fetch, sha256_file
+from cnnzoo.spec import REGISTRY, ModelSpec, WeightsSpec
 
 from .hubserver import HubServer, client_env, use_endpoint
 

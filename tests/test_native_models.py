@@ -26,7 +26,7 @@ from cnnzoo.catalog import unet as unet_catalog
 from cnnzoo.models.base import ZooModel
 from cnnzoo.models.googlenet import GoogLeNetOutputs, build_googlenet, convert_torchvision
 from cnnzoo.models.unet import build_unet
-from cnnzoo.registry import ModelSpec, import_object
+from cnnzoo.spec import ModelSpec, import_object
 
 SPECS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -264,7 +264,7 @@ def test_torchvision_googlenet_checkpoint_with_aux_converts(tv_googlenet_aux):
 
 
 def test_torchvision_checkpoint_through_the_factory(tv_googlenet_aux, tmp_path):
-    factory = pytest.importorskip("cnnzoo.factory")
+    factory = pytest.importorskip("cnnzoo.build.factory")
     path = tmp_path / "googlenet_tv.pth"
     torch.save(tv_googlenet_aux.state_dict(), path)  # torchvision's release also has aux
     model = factory.create("inception_v1", checkpoint_path=path).eval()
@@ -326,7 +326,7 @@ def test_unet_with_timm_feature_encoder(timm_encoder, size):
 def test_unet_encoder_by_zoo_name():
     # LeNet-5's valid convolutions give feature sizes that are not input / reduction:
     # the decoder must follow the skips' sizes, not assume exact ×2 steps.
-    pytest.importorskip("cnnzoo.factory")
+    pytest.importorskip("cnnzoo.build.factory")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a sibling family's plugin may still be in progress
         model = build_unet(encoder="lenet", in_chans=1, num_classes=4)
@@ -477,7 +477,7 @@ def test_catalog_modules_do_not_import_torch():
 
 
 def test_specs_are_discovered_through_entry_points():
-    from cnnzoo.registry import Registry
+    from cnnzoo.spec import Registry
 
     registry = Registry()
     with warnings.catch_warnings():

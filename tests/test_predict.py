@@ -11,11 +11,12 @@ import torch
 from PIL import Image
 
 import cnnzoo
-from cnnzoo.bench import BenchError, run
 from cnnzoo.cli import main
-from cnnzoo.export import to_onnx
-from cnnzoo.predict import PredictError, Predictor, predict
-from cnnzoo.quantize import quantize
+from cnnzoo.deploy.bench import run
+from cnnzoo.deploy.export import to_onnx
+from cnnzoo.deploy.predict import Predictor, predict
+from cnnzoo.deploy.quantization import quantize
+from cnnzoo.errors import BenchError, PredictError
 
 # one intra-op thread: see the one_thread fixture in conftest.py
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -152,10 +153,10 @@ def test_bench_bad_arguments() -> None:
 def test_docstring_examples() -> None:
     import doctest
 
-    import cnnzoo.bench
-    import cnnzoo.export
-    import cnnzoo.predict
-    import cnnzoo.quantize
+    import cnnzoo.deploy.bench
+    import cnnzoo.deploy.export
+    import cnnzoo.deploy.predict
+    import cnnzoo.deploy.quantization
 
     for module in (cnnzoo.export, cnnzoo.quantize, cnnzoo.predict, cnnzoo.bench):
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

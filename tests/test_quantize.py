@@ -14,13 +14,9 @@ from torch.utils.data import DataLoader
 import cnnzoo
 from cnnzoo.cli import main
 from cnnzoo.data import digits
-from cnnzoo.export import read_metadata, to_onnx
-from cnnzoo.quantize import (
-    QUANT_METADATA_KEY,
-    AccuracyDropError,
-    QuantizeError,
-    quantize,
-)
+from cnnzoo.deploy.export import read_metadata, to_onnx
+from cnnzoo.deploy.quantization import QUANT_METADATA_KEY, quantize
+from cnnzoo.errors import AccuracyDropError, QuantizeError
 
 # one intra-op thread: see the one_thread fixture in conftest.py
 pytestmark = pytest.mark.usefixtures("one_thread")

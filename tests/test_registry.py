@@ -11,14 +11,8 @@ from pathlib import Path
 import pytest
 
 import cnnzoo
-from cnnzoo.registry import (
-    DuplicateModelError,
-    ModelSpec,
-    PluginWarning,
-    Registry,
-    SpecError,
-    UnknownModelError,
-)
+from cnnzoo.errors import DuplicateModelError, PluginWarning, SpecError, UnknownModelError
+from cnnzoo.spec import ModelSpec, Registry
 
 BUILTIN_FAMILIES = {
     "lenet", "alexnet", "vgg", "googlenet", "resnet", "resnext", "senet", "mobilenet",
@@ -154,7 +148,7 @@ def _fake_distribution(root: Path, name: str, module: str, source: str) -> None:
 
 
 GOOD_PLUGIN = """
-from cnnzoo.registry import ModelSpec, Paper
+from cnnzoo.spec import ModelSpec, Paper
 SPECS = [ModelSpec(name="{name}", family="fake", task="classification",
                    builder="fake:build", paper=Paper("t", 2020, "https://x"))]
 """
@@ -196,7 +190,7 @@ def test_runtime_register_and_unregister():
     spec = ModelSpec(name="scratchnet", family="scratch", task="classification",
                      builder="cnnzoo_plugin_example.net:build_tinynet",
                      stages=("stem", "head"))
-    from cnnzoo.registry import REGISTRY
+    from cnnzoo.spec import REGISTRY
 
     REGISTRY.register(spec)
     try:

@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 import cnnzoo
 from cnnzoo.data import digits_segmentation
-from cnnzoo.losses import CEDiceLoss, DiceLoss, segmentation_loss
-from cnnzoo.train import TrainError, evaluate, fit
+from cnnzoo.errors import TrainError
+from cnnzoo.train import evaluate, fit
+from cnnzoo.train.losses import CEDiceLoss, DiceLoss, segmentation_loss
 
 # one intra-op thread: see the one_thread fixture in conftest.py
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -14,7 +14,6 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 import cnnzoo
 from cnnzoo.cli import main as cli
 from cnnzoo.data import (
-    DataError,
     digits,
     image_folder,
     image_folder_split,
@@ -23,8 +22,9 @@ from cnnzoo.data import (
     subset_classes,
     train_transform,
 )
-from cnnzoo.losses import distillation_loss
-from cnnzoo.train import EarlyStopping, TrainError, distill, evaluate, fit
+from cnnzoo.errors import DataError, TrainError
+from cnnzoo.train import EarlyStopping, distill, evaluate, fit
+from cnnzoo.train.losses import distillation_loss
 
 # one intra-op thread: see the one_thread fixture in conftest.py
 pytestmark = pytest.mark.usefixtures("one_thread")

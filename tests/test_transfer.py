@@ -8,12 +8,12 @@ import torch
 from torch import nn
 
 import cnnzoo
+from cnnzoo.build.heads import replace_head
 from cnnzoo.data import digits, subset_classes
-from cnnzoo.heads import replace_head
+from cnnzoo.errors import StageError
 from cnnzoo.train import fit
-from cnnzoo.transfer import (
+from cnnzoo.train.transfer import (
     ProgressiveUnfreezing,
-    StageError,
     count_trainable,
     freeze,
     frozen_stages,

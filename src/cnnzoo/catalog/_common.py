@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnzoo.registry import FeatureStage, WeightsSpec
+from cnnzoo.spec import FeatureStage, WeightsSpec
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnzoo.catalog._common import torchvision_converted
-from cnnzoo.registry import FeatureStage, ModelSpec, Paper
+from cnnzoo.spec import FeatureStage, ModelSpec, Paper
 
 TV_IN1K = torchvision_converted("alexnet", top1=56.522)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnzoo.catalog._common import feature_stages, registered_weights
-from cnnzoo.registry import ModelSpec, Paper
+from cnnzoo.spec import ModelSpec, Paper
 
 PAPER = Paper("A ConvNet for the 2020s", 2022, "https://arxiv.org/abs/2201.03545")
 # name: (params, GMACs at 224, stage widths, depths, alias)
@@ -40,7 +40,7 @@ def convnext_spec(name: str) -> ModelSpec:
             *((f"stages.{i}", w, 2 ** (i + 2)) for i, w in enumerate(widths))
         ),
         aliases=(alias,),
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:CONVNEXT"},
+        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:CONVNEXT"},
         description=f"ConvNeXt-{alias[-1].upper()}, depths {list(depths)}, widths {list(widths)}",
         **registered_weights(name),
     )

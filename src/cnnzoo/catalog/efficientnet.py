@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnnzoo.catalog._common import feature_stages, registered_weights
 from cnnzoo.catalog.mobilenet import block_stages
-from cnnzoo.registry import ModelSpec, Paper
+from cnnzoo.spec import ModelSpec, Paper
 
 PAPER = Paper(
     "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks",
@@ -47,7 +47,7 @@ def efficientnet_spec(name: str) -> ModelSpec:
             *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths, strict=True)))
         ),
         # torchvision builds B5-B7 with BatchNorm eps 1e-3, B0-B4 with 1e-5
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:" + (
+        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:" + (
             "EFFICIENTNET_B5_B7" if name[-1] in "567" else "EFFICIENTNET")},
         description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",
         **registered_weights(name),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.registry import FeatureStage, ModelSpec, Paper, WeightsSpec
+from cnnzoo.spec import FeatureStage, ModelSpec, Paper, WeightsSpec
 
 DIGITS = WeightsSpec(
     repo_id="cnnzoo/lenet5.digits",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnzoo.catalog._common import feature_stages, registered_weights
-from cnnzoo.registry import ModelSpec, Paper
+from cnnzoo.spec import ModelSpec, Paper
 
 V2_PAPER = Paper(
     "MobileNetV2: Inverted Residuals and Linear Bottlenecks",
@@ -54,7 +54,7 @@ SPECS = (
                                     ("blocks.2", 32, 8), ("blocks.4", 96, 16),
                                     ("blocks.6", 320, 32)),
         aliases=("mobilenet_v2",),
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:MOBILENETV2"},
+        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:MOBILENETV2"},
         description="MobileNetV2, width 1.0: inverted residuals with linear bottlenecks",
     ),
     ModelSpec(
@@ -73,7 +73,7 @@ SPECS = (
         feature_info=feature_stages(("bn1", 16, 2), ("blocks.0", 16, 4), ("blocks.1", 24, 8),
                                     ("blocks.3", 48, 16), ("blocks.5", 576, 32)),
         aliases=("mobilenet_v3_small",),
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:MOBILENETV3"},
+        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:MOBILENETV3"},
         description="MobileNetV3-Small, width 1.0 (hard-swish, squeeze-excite)",
     ),
     ModelSpec(
@@ -93,7 +93,7 @@ SPECS = (
                                     ("blocks.2", 40, 8), ("blocks.4", 112, 16),
                                     ("blocks.6", 960, 32)),
         aliases=("mobilenet_v3_large",),
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:MOBILENETV3"},
+        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:MOBILENETV3"},
         description="MobileNetV3-Large, width 1.0 (hard-swish, squeeze-excite)",
     ),
 )

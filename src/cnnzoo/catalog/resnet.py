@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnzoo.catalog._common import feature_stages, registered_weights
-from cnnzoo.registry import ModelSpec, Paper
+from cnnzoo.spec import ModelSpec, Paper
 
 RESNET_PAPER = Paper(
     "Deep Residual Learning for Image Recognition", 2015, "https://arxiv.org/abs/1512.03385"
@@ -22,7 +22,7 @@ STAGE_MODULES = {
     "stage4": ("layer4",),
     "head": ("fc",),
 }
-TORCHVISION = {"torchvision": "cnnzoo.convert.torchvision:RESNET"}
+TORCHVISION = {"torchvision": "cnnzoo.models.converters.torchvision:RESNET"}
 
 
 def resnet_spec(

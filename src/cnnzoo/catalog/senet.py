@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnzoo.catalog.resnet import BOTTLENECK, resnet_spec
-from cnnzoo.registry import Paper
+from cnnzoo.spec import Paper
 
 PAPER = Paper("Squeeze-and-Excitation Networks", 2017, "https://arxiv.org/abs/1709.01507")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.registry import FeatureStage, ModelSpec, Paper
+from cnnzoo.spec import FeatureStage, ModelSpec, Paper
 
 _ENCODER_STAGES = ("stem", "stage1", "stage2", "stage3", "stage4")
 

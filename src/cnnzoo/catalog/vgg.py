@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cnnzoo.catalog._common import feature_stages, registered_weights
-from cnnzoo.registry import ModelSpec, Paper
+from cnnzoo.spec import ModelSpec, Paper
 
 PAPER = Paper(
     "Very Deep Convolutional Networks for Large-Scale Image Recognition",
@@ -68,7 +68,7 @@ def vgg_spec(name: str, batch_norm: bool) -> ModelSpec:
         stages=STAGES,
         stage_modules=stage_modules,
         feature_info=feature_stages(*taps),
-        checkpoint_converters={"torchvision": "cnnzoo.convert.torchvision:VGG"},
+        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:VGG"},
         description=f"VGG-{depth}" + (" with batch norm" if batch_norm else ""),
         **registered_weights(name),
     )

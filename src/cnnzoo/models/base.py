@@ -9,10 +9,39 @@ library provides (LeNet-5, AlexNet, GoogLeNet, UNet) the same surface:
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+
+
+@runtime_checkable
+class ZooModelProtocol(Protocol):
+    """The surface every model that :func:`cnnzoo.create` returns offers.
+
+    timm's models, cnnzoo's native networks and plugins all satisfy it; the verbs
+    (``fit``, ``explain``, ``export``…) rely on nothing else.
+    """
+
+    num_classes: int
+    pretrained_cfg: Mapping[str, Any]
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone: image batch → the last feature map."""
+        ...
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """The head: features → logits (or the pooled features with ``pre_logits``)."""
+        ...
+
+    def get_classifier(self) -> nn.Module:
+        """The final layer that maps features to classes."""
+        ...
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier with a freshly initialised one for ``num_classes``."""
+        ...
 
 
 class ZooModel(nn.Module):

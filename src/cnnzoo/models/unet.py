@@ -346,7 +346,7 @@ def _build_encoder(
             )
         module = encoder
     else:
-        from cnnzoo.factory import create  # the factory imports the models, not vice versa
+        from cnnzoo.build.factory import create  # the factory imports the models, not vice versa
 
         module = create(encoder, pretrained=encoder_pretrained, in_chans=in_chans,
                         features_only=True)

@@ -1,7 +1,7 @@
 """TinyNet: the example cnnzoo plugin. This module is torch-free on purpose."""
 
 from cnnzoo import ModelSpec
-from cnnzoo.registry import FeatureStage, Paper
+from cnnzoo.spec import FeatureStage, Paper
 
 SPECS = (
     ModelSpec(

@@ -1,0 +1,1 @@
+"""Building models: ``create()``, weights sources, checkpoints, features and heads."""

@@ -1,0 +1,1 @@
+"""Deployment: ONNX and ``.pt2`` export, quantization, prediction and benchmarks."""

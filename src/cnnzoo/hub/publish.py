@@ -1,0 +1,308 @@
+"""Saving models in the cnnzoo Hub format and publishing them to the Hugging Face Hub.
+
+The format, one folder (or repository):
+
+- ``config.json``: ``architecture`` (the registry name — for timm-backed families
+  also timm's), ``num_classes``, ``in_chans``, ``num_features``, ``label_names``,
+  ``model_args`` (builder options), ``pretrained_cfg`` (preprocessing, restricted to
+  the fields timm understands), ``head`` and ``cnnzoo_version``;
+- ``model.safetensors``: the state dict;
+- ``README.md``: a model card with YAML front matter (``library_name: cnnzoo``, tags,
+  licence, datasets, metrics, base model) and usage, preprocessing and labels.
+
+``cnnzoo.create("hf-hub:org/repo")`` or ``create("path/to/folder")`` rebuilds the
+model from it; for timm-backed families ``timm.create_model("hf-hub:org/repo")``
+reads the same repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnzoo.errors import HubFormatError
+from cnnzoo.spec import REGISTRY
+
+# pretrained_cfg fields timm's PretrainedCfg accepts; anything else stays top-level.
+TIMM_CFG_FIELDS = (
+    "input_size", "interpolation", "crop_pct", "mean", "std", "num_classes", "first_conv",
+    "classifier", "license", "tag",
+)
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    from cnnzoo.build.features import FeatureExtractor
+
+    if isinstance(model, FeatureExtractor):
+        raise HubFormatError(
+            "a features_only extractor cannot be saved on its own; save the full model "
+            "and create it again with features_only=True"
+        )
+    return getattr(model, "module", model) if isinstance(
+        model, nn.parallel.DistributedDataParallel | nn.DataParallel) else model
+
+
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """The ``config.json`` content for a model made by :func:`cnnzoo.create`."""
+    from cnnzoo import __version__
+
+    model = _unwrap(model)
+    cfg = dict(getattr(model, "pretrained_cfg", None) or {})
+    arch = cfg.get("architecture")
+    if not arch or arch not in REGISTRY:
+        raise HubFormatError(
+            "the model carries no registered architecture in pretrained_cfg['architecture']; "
+            "build it with cnnzoo.create() so cnnzoo knows how to rebuild it"
+        )
+    model_args = dict(cfg.get("model_args") or {})
+    for key, value in model_args.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise HubFormatError(
+                f"model argument {key}={value!r} cannot be stored in config.json; pass a "
+                "name or number instead of an object when creating the model"
+            ) from None
+    in_chans = int(cfg.get("input_size", (3,))[0])
+    num_classes = int(getattr(model, "num_classes", cfg.get("num_classes", 0)) or 0)
+    pretrained_cfg = {k: _jsonable(cfg[k]) for k in TIMM_CFG_FIELDS if cfg.get(k) is not None}
+    pretrained_cfg["num_classes"] = num_classes
+    config: dict[str, Any] = {
+        "architecture": REGISTRY.get(arch).name,
+        "num_classes": num_classes,
+        "in_chans": in_chans,
+        "num_features": int(getattr(model, "num_features", 0) or 0),
+        "model_args": {**model_args, **({"in_chans": in_chans} if in_chans != 3 else {})},
+        "pretrained_cfg": pretrained_cfg,
+        "head": cfg.get("head"),
+        "cnnzoo_version": __version__,
+    }
+    labels = cfg.get("labels")
+    if labels:
+        if len(labels) != num_classes:
+            raise HubFormatError(
+                f"{len(labels)} label names for a classifier with {num_classes} classes"
+            )
+        config["label_names"] = list(labels)
+    return config
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def model_card(
+    model: nn.Module,
+    *,
+    repo_id: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    license: str | None = None,
+    datasets: Sequence[str] = (),
+    metrics: Mapping[str, float] | None = None,
+    base_model: str | None = None,
+    tags: Sequence[str] = (),
+) -> str:
+    """A model card: YAML front matter for the Hub, then usage, preprocessing and labels."""
+    from huggingface_hub import ModelCardData
+
+    config = dict(config or model_config(model))
+    spec = REGISTRY.get(config["architecture"])
+    num_params = sum(p.numel() for p in _unwrap(model).parameters())
+    pipeline = "image-segmentation" if spec.task == "segmentation" else "image-classification"
+    cfg = config["pretrained_cfg"]
+    all_tags = ["cnnzoo", pipeline, spec.family, *tags]
+    if spec.builder.startswith("cnnzoo.models.timm_backed:"):
+        all_tags.append("timm")
+    data = ModelCardData(
+        library_name="cnnzoo",
+        tags=list(dict.fromkeys(all_tags)),
+        license=license or cfg.get("license") or "apache-2.0",
+        datasets=list(datasets) or None,
+        metrics=sorted(metrics) if metrics else None,
+        base_model=base_model,
+        pipeline_tag=pipeline,
+    )
+    name = repo_id or config["architecture"]
+    ref = f"hf-hub:{repo_id}" if repo_id else "path/to/this/folder"
+    lines = [
+        "---", data.to_yaml(), "---", "",
+        f"# {name}", "",
+        f"A **{spec.name}** ({spec.description or spec.family}) saved with "
+        f"[cnnzoo](https://github.com/cnnzoo/cnnzoo) {config['cnnzoo_version']}.", "",
+        "## Usage", "", "```python", "import cnnzoo", "",
+        f'model = cnnzoo.create("{ref}").eval()', "```", "",
+    ]
+    if "timm" in all_tags and repo_id:
+        lines += ["It loads in timm too:", "", "```python", "import timm", "",
+                  f'model = timm.create_model("hf-hub:{repo_id}", pretrained=True)', "```", ""]
+    lines += [
+        "## Model", "",
+        "| | |", "|---|---|",
+        f"| architecture | `{spec.name}` |",
+        f"| task | {spec.task} |",
+        f"| parameters | {num_params:,} |",
+        f"| classes | {config['num_classes']} |",
+        f"| input channels | {config['in_chans']} |",
+    ]
+    if spec.paper:
+        lines.append(f"| paper | [{spec.paper.title}]({spec.paper.url}) ({spec.paper.year}) |")
+    if base_model:
+        lines.append(f"| base model | `{base_model}` |")
+    lines += ["", "## Preprocessing", "", "| | |", "|---|---|"]
+    for key in ("input_size", "mean", "std", "crop_pct", "interpolation"):
+        if key in cfg:
+            lines.append(f"| {key} | `{cfg[key]}` |")
+    if metrics:
+        lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(metrics.items())]
+    labels = config.get("label_names")
+    if labels:
+        shown = ", ".join(f"`{label}`" for label in labels[:20])
+        more = f", … ({len(labels) - 20} more in config.json)" if len(labels) > 20 else ""
+        lines += ["", "## Labels", "", shown + more]
+    return "\n".join(lines) + "\n"
+
+
+def save_pretrained(
+    model: nn.Module,
+    save_directory: str | os.PathLike[str],
+    *,
+    license: str | None = None,
+    datasets: Sequence[str] = (),
+    metrics: Mapping[str, float] | None = None,
+    base_model: str | None = None,
+    tags: Sequence[str] = (),
+    repo_id: str | None = None,
+    write_model_card: bool = True,
+) -> Path:
+    """Save ``model`` as ``config.json`` + ``model.safetensors`` + ``README.md``.
+
+    Files are written to a temporary folder beside the target and moved into place
+    only when all are complete, so an error never leaves a half-written model. An
+    existing ``README.md`` is never overwritten.
+
+    Example:
+        >>> import cnnzoo, cnnzoo.hub, tempfile
+        >>> folder = cnnzoo.hub.save_pretrained(cnnzoo.create("lenet5"), tempfile.mkdtemp())
+        >>> sorted(p.name for p in folder.iterdir())
+        ['README.md', 'config.json', 'model.safetensors']
+    """
+    from safetensors.torch import save_file
+
+    target = Path(save_directory)
+    config = model_config(model)
+    state = {k: v.detach().contiguous().cpu() for k, v in _unwrap(model).state_dict().items()}
+    if any(t.is_meta for t in state.values()):
+        raise HubFormatError("the model still has tensors on the meta device; load weights first")
+    _check_no_shared(state)
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".cnnzoo-save-", dir=target))
+    try:
+        save_file(state, str(staging / "model.safetensors"),
+                  metadata={"format": "pt", "architecture": config["architecture"]})
+        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        if write_model_card and not (target / "README.md").exists():
+            card = model_card(model, repo_id=repo_id, config=config, license=license,
+                              datasets=datasets, metrics=metrics, base_model=base_model,
+                              tags=tags)
+            (staging / "README.md").write_text(card)
+        for item in staging.iterdir():
+            os.replace(item, target / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _check_no_shared(state: Mapping[str, torch.Tensor]) -> None:
+    seen: dict[int, str] = {}
+    for key, tensor in state.items():
+        ptr = tensor.untyped_storage().data_ptr()
+        if ptr and ptr in seen and tensor.numel():
+            raise HubFormatError(f"{key} shares memory with {seen[ptr]}; safetensors cannot "
+                                 "store tied weights — clone one of them first")
+        seen[ptr] = key
+
+
+def _prepare_repo(repo_id: str, *, private: bool, revision: str | None, token: str | None):
+    """Create the repository (and branch) if needed; return the API, the full id and
+    whether a README is already there (it is never overwritten)."""
+    from huggingface_hub import HfApi
+
+    from cnnzoo import __version__
+
+    api = HfApi(token=token, library_name="cnnzoo", library_version=__version__)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    if revision is not None:
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    return api, repo_id, api.file_exists(repo_id, "README.md", revision=revision)
+
+
+def push_to_hub(
+    model: nn.Module,
+    repo_id: str,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+    license: str | None = None,
+    datasets: Sequence[str] = (),
+    metrics: Mapping[str, float] | None = None,
+    base_model: str | None = None,
+    tags: Sequence[str] = (),
+) -> str:
+    """Publish ``model`` to the Hub in one commit; returns the commit URL.
+
+    The repository is created if needed. A ``README.md`` already in the repository
+    is left as it is. ``revision`` names a branch (created from main if missing).
+    """
+    from cnnzoo import __version__
+
+    api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
+                                             token=token)
+    with tempfile.TemporaryDirectory(prefix="cnnzoo-push-") as tmp:
+        save_pretrained(model, tmp, license=license, datasets=datasets, metrics=metrics,
+                        base_model=base_model, tags=tags, repo_id=repo_id,
+                        write_model_card=not has_readme)
+        spec_name = model_config(model)["architecture"]
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=tmp,
+            revision=revision,
+            commit_message=commit_message or f"Upload {spec_name} with cnnzoo {__version__}",
+        )
+    return str(getattr(info, "commit_url", info))
+
+
+def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool = False,
+                revision: str | None = None, commit_message: str | None = None,
+                token: str | None = None) -> str:
+    """Publish a folder written by :func:`save_pretrained` (``cnnzoo push DIR REPO_ID``)."""
+    from cnnzoo.build.weights import read_config
+
+    folder = Path(folder)
+    for required in ("config.json", "model.safetensors"):
+        if not (folder / required).is_file():
+            raise HubFormatError(
+                f"{str(folder)!r} has no {required}; create the folder with "
+                "cnnzoo.hub.save_pretrained or `cnnzoo finetune --out`"
+            )
+    config = read_config(folder / "config.json")
+    api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
+                                             token=token)
+    ignore = ["README.md"] if has_readme else []
+    info = api.upload_folder(
+        repo_id=repo_id, folder_path=str(folder), revision=revision,
+        commit_message=commit_message or f"Upload {config['architecture']} with cnnzoo",
+        allow_patterns=["config.json", "model.safetensors", "README.md"],
+        ignore_patterns=ignore or None,
+    )
+    return str(getattr(info, "commit_url", info))

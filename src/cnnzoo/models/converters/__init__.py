@@ -1,0 +1,1 @@
+"""State-dict converters from other libraries' layouts into the zoo's."""
