@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from cnnzoo.errors import CnnzooError
 from cnnzoo.spec import ModelSpec, WeightsSpec, is_model, list_models, model_info
 
-__version__ = "0.2.0"
+from cnnzoo._version import __version__
 
 # name -> (module, attribute); attribute None means the module itself.
 _LAZY: dict[str, tuple[str, str | None]] = {
