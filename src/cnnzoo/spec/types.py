@@ -18,6 +18,9 @@ from cnnzoo.errors import CnnzooError, SpecError
 Task = Literal["classification", "segmentation"]
 TASKS: tuple[str, ...] = ("classification", "segmentation")
 WEIGHT_FORMATS: tuple[str, ...] = ("cnnzoo", "timm", "torchvision")
+# Where registered weights come from: a Hugging Face Hub repository, torchvision's own
+# weights registry (hash-checked, converted once to safetensors), or the package itself.
+WEIGHT_SOURCES: tuple[str, ...] = ("hf-hub", "torchvision", "embedded")
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
@@ -54,6 +57,12 @@ class WeightsSpec:
     ``embedded`` (``"package:relative/dir"``) points at weights shipped inside an
     installed package, loaded with no network at all. ``labels`` is a tuple of
     class names or the name of a known label set (``"imagenet-1k"``).
+
+    ``source`` says where the weights come from: ``"hf-hub"`` (``repo_id`` is a Hub
+    repository), ``"torchvision"`` (``repo_id`` names a torchvision weights entry such
+    as ``"SqueezeNet1_0_Weights.IMAGENET1K_V1"``, as ``torchvision.models.get_weight``
+    takes it; ``format`` is then ``"torchvision"`` and the model's spec converts it) or
+    ``"embedded"`` (set automatically when ``embedded`` is given).
     """
 
     repo_id: str
@@ -73,12 +82,25 @@ class WeightsSpec:
     dataset: str | None = None
     embedded: str | None = None
     description: str = ""
+    source: str = "hf-hub"
 
     def __post_init__(self) -> None:
         if self.format not in WEIGHT_FORMATS:
             raise SpecError(
                 f"WeightsSpec for {self.repo_id!r}: format {self.format!r} is not one of "
                 f"{', '.join(WEIGHT_FORMATS)}"
+            )
+        if self.embedded and self.source == "hf-hub":
+            object.__setattr__(self, "source", "embedded")
+        if self.source not in WEIGHT_SOURCES:
+            raise SpecError(
+                f"WeightsSpec for {self.repo_id!r}: source {self.source!r} is not one of "
+                f"{', '.join(WEIGHT_SOURCES)}" + did_you_mean(self.source, WEIGHT_SOURCES)
+            )
+        if self.source == "torchvision" and "." not in self.repo_id:
+            raise SpecError(
+                f"WeightsSpec source 'torchvision' needs repo_id '<WeightsEnum>.<member>', "
+                f"e.g. 'SqueezeNet1_0_Weights.IMAGENET1K_V1', not {self.repo_id!r}"
             )
         object.__setattr__(self, "metrics", _frozen(self.metrics))
 
