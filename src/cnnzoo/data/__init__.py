@@ -35,3 +35,17 @@ __all__ = [
     "subset_classes",
     "train_transform",
 ]
+
+# Images for inference (export checks, quantization, prediction): cnnzoo.data.images.
+from cnnzoo.data.images import (
+    IMAGE_SUFFIXES,
+    ImageData,
+    as_data,
+    digits_split,
+    image_files,
+    load_images,
+    sample_digits,
+)
+
+__all__ += ["IMAGE_SUFFIXES", "ImageData", "as_data", "digits_split", "image_files",
+            "load_images", "sample_digits"]
