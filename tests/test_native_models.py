@@ -25,7 +25,7 @@ from cnnzoo.catalog import lenet as lenet_catalog
 from cnnzoo.catalog import unet as unet_catalog
 from cnnzoo.models.base import ZooModel
 from cnnzoo.models.googlenet import GoogLeNetOutputs, build_googlenet, convert_torchvision
-from cnnzoo.models.unet import build_unet
+from cnnzoo.build.unet import build_unet
 from cnnzoo.spec import ModelSpec, import_object
 
 SPECS: dict[str, ModelSpec] = {

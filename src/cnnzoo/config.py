@@ -245,29 +245,38 @@ class ModelConfig(MutableMapping[str, Any]):
         return config
 
     @classmethod
-    def from_hub_config(cls, config: Mapping[str, Any], *, source: str | None = None
-                        ) -> ModelConfig:
-        """A config from ``config.json`` (cnnzoo's, an older cnnzoo one, or timm's)."""
+    def hub_fields(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields a ``config.json`` sets (cnnzoo's, an older cnnzoo one, or timm's).
+
+        Only what the file holds: a field it does not mention is absent, so a caller can
+        layer it over the defaults a builder or spec provides.
+        """
         pcfg = dict(config.get("pretrained_cfg") or {})
-        base = cls.from_timm_cfg(pcfg)
+        fields: dict[str, Any] = {k: pcfg[k] for k in TIMM_FIELDS if pcfg.get(k) is not None}
         model_args = dict(config.get("model_args") or {})
         in_chans = config.get("in_chans", model_args.get("in_chans"))
         for handled in ("in_chans", "num_classes", "pretrained", "features_only"):
             model_args.pop(handled, None)  # create() sets these itself
-        labels = config.get("label_names", pcfg.get("label_names", pcfg.get("labels")))
-        num_classes = config.get("num_classes", pcfg.get("num_classes"))
-        fields: dict[str, Any] = {
+        optional = {
             "architecture": config.get("architecture"),
-            "num_classes": base.num_classes if num_classes is None else num_classes,
-            "labels": labels,
-            "task": config.get("task") or "classification",
+            "num_classes": config.get("num_classes", pcfg.get("num_classes")),
+            "in_chans": in_chans,
+            "labels": config.get("label_names", pcfg.get("label_names", pcfg.get("labels"))),
+            "task": config.get("task"),
             "head": config.get("head"),
-            "source": source,
-            "model_args": model_args,
         }
-        if in_chans is not None:
-            fields["in_chans"] = in_chans
-        return base.update_fields(**fields)
+        fields.update({k: v for k, v in optional.items() if v is not None})
+        if model_args:
+            fields["model_args"] = model_args
+        if "labels" in fields:
+            fields["labels"] = _labels(fields["labels"])
+        return fields
+
+    @classmethod
+    def from_hub_config(cls, config: Mapping[str, Any], *, source: str | None = None
+                        ) -> ModelConfig:
+        """A config from ``config.json`` (cnnzoo's, an older cnnzoo one, or timm's)."""
+        return cls.from_mapping(cls.hub_fields(config), source=source)
 
     # -- timm's pretrained_cfg ----------------------------------------------------------
 

@@ -65,6 +65,10 @@ class ModelArgumentError(CnnzooError, TypeError):
     """A keyword argument the model's builder does not take, or a bad value."""
 
 
+class ModelOptionError(CnnzooError, ValueError):
+    """A builder option whose value the architecture cannot take (or that contradicts another)."""
+
+
 class CheckpointError(CnnzooError):
     """A checkpoint that cannot be read or does not fit the model."""
 
@@ -154,6 +158,7 @@ __all__ = [
     "HeadSpecError",
     "HubFormatError",
     "ModelArgumentError",
+    "ModelOptionError",
     "PluginWarning",
     "PredictError",
     "QuantizeError",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cnnzoo.config import ModelConfig
 from cnnzoo.errors import CnnzooError
 from cnnzoo.spec import FeatureStage
 
@@ -86,7 +87,8 @@ class FeatureExtractor(nn.Module):
             )
         self.model = model
         self.feature_info = FeatureInfo(stages)
-        self.pretrained_cfg = dict(getattr(model, "pretrained_cfg", {}) or {})
+        cfg = getattr(model, "pretrained_cfg", None) or {}
+        self.pretrained_cfg = cfg.copy() if isinstance(cfg, ModelConfig) else dict(cfg)
         self._taps = tuple(s.module for s in stages)
         self._tap_modules = [modules[name] for name in self._taps]  # plain list: not re-registered
 

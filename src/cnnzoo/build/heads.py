@@ -41,6 +41,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnzoo.config import ModelConfig
 from cnnzoo.errors import HeadSpecError
 from cnnzoo.spec import REGISTRY
 
@@ -396,13 +397,22 @@ def replace_head(model: nn.Module, num_classes: int,
             classifier.to(device=reference.device, dtype=reference.dtype)
     if hasattr(model, "num_classes"):
         model.num_classes = num_classes
+    _record_head(model, num_classes, spec)
+    return model
+
+
+def _record_head(model: nn.Module, num_classes: int, spec: HeadSpec) -> None:
+    """Write the new class count and head into the model's config (labels go when the
+    count changes)."""
     cfg = getattr(model, "pretrained_cfg", None)
-    if isinstance(cfg, dict):
+    if isinstance(cfg, ModelConfig):
+        labels = cfg.labels if cfg.num_classes == num_classes else None
+        cfg.update_fields(labels=labels, num_classes=num_classes, head=spec.to_dict())
+    elif isinstance(cfg, dict):
         if cfg.get("num_classes") != num_classes:
             cfg["labels"] = None
         cfg["num_classes"] = num_classes
         cfg["head"] = spec.to_dict()
-    return model
 
 
 def head_spec_of(model: nn.Module) -> HeadSpec:

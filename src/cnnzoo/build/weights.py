@@ -16,12 +16,10 @@ verified before a single tensor is read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +27,45 @@ import torch
 
 from cnnzoo._utils import did_you_mean
 from cnnzoo.build.checkpoint import read_state_dict
+from cnnzoo.build.hub_files import (
+    CONFIG_NAME,
+    HUB_PREFIX,
+    WEIGHTS_NAME,
+    embedded_path,
+    hub_download,
+    require_safetensors,
+    resolved_commit,
+    sha256_file,
+    split_hub_id,
+    verify_sha256,
+)
+from cnnzoo.build.lock import LOCK_ENV, FetchedFile, Lock, fetch
+from cnnzoo.build.torchvision_weights import ensure_cached
+from cnnzoo.config import ModelConfig
 from cnnzoo.errors import CheckpointError, WeightsError
 from cnnzoo.spec import REGISTRY, ModelSpec, WeightsSpec
 
-HUB_PREFIX = "hf-hub:"
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
-LOCK_ENV = "CNNZOO_LOCK"
+__all__ = [
+    "CONFIG_NAME",
+    "HUB_PREFIX",
+    "LOCK_ENV",
+    "WEIGHTS_NAME",
+    "FetchedFile",
+    "Lock",
+    "ResolvedWeights",
+    "cfg_from_weights_spec",
+    "config_architecture",
+    "embedded_path",
+    "fetch",
+    "hub_download",
+    "is_hub_or_folder",
+    "labels_for",
+    "read_config",
+    "resolve_pretrained",
+    "sha256_file",
+    "split_hub_id",
+    "verify_sha256",
+]
 
 
 @dataclass
@@ -48,86 +78,6 @@ class ResolvedWeights:
     architecture: str | None = None
     model_args: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
-
-
-# -- hashing and the lock ------------------------------------------------------------
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_sha256(path: Path, expected: str | None, *, what: str, hint: str) -> None:
-    """Raise :class:`WeightsError` when ``path`` does not hash to ``expected``."""
-    if not expected:
-        return
-    actual = sha256_file(path)
-    if actual != expected.lower():
-        raise WeightsError(
-            f"sha256 mismatch for {what} ({path}): expected {expected}, got {actual}. "
-            f"The file is corrupt or not the one pinned; {hint}"
-        )
-
-
-@dataclass
-class Lock:
-    """Pinned revisions and hashes of weights, read from and written to a JSON lock file.
-
-    Each entry is keyed ``"<model>.<tag>"`` (or ``"hf-hub:org/repo"``) and holds
-    ``repo_id``, ``revision`` (a commit hash), and per file its ``sha256``.
-    """
-
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    path: Path | None = None
-
-    VERSION = 1
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> Lock:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise WeightsError(
-                f"lock file {str(path)!r} does not exist; create it with "
-                "`cnnzoo fetch NAME.TAG --to DIR --lock " + str(path) + "`"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise WeightsError(f"lock file {str(path)!r} is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict) or data.get("version") != cls.VERSION:
-            raise WeightsError(
-                f"lock file {str(path)!r} is not a cnnzoo lock (version {cls.VERSION})"
-            )
-        return cls(entries=dict(data.get("weights", {})), path=path)
-
-    @classmethod
-    def from_env(cls) -> Lock | None:
-        """The lock named by ``$CNNZOO_LOCK``, if set."""
-        value = os.environ.get(LOCK_ENV)
-        return cls.read(value) if value else None
-
-    def write(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Write atomically (a temporary file renamed over the target)."""
-        target = Path(path or self.path or "cnnzoo.lock")
-        payload = {"version": self.VERSION, "weights": dict(sorted(self.entries.items()))}
-        _atomic_write_text(target, json.dumps(payload, indent=2) + "\n")
-        self.path = target
-        return target
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # -- configs -------------------------------------------------------------------------
@@ -175,27 +125,6 @@ def config_architecture(config: Mapping[str, Any], where: str) -> ModelSpec:
     return REGISTRY.get(arch)
 
 
-def cfg_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """cnnzoo's ``pretrained_cfg`` from a Hub-format config (timm's layout is accepted)."""
-    pcfg = dict(config.get("pretrained_cfg") or {})
-    labels = config.get("label_names", pcfg.get("label_names", pcfg.get("labels")))
-    if isinstance(labels, dict):  # timm allows {index: name}
-        labels = [labels[k] for k in sorted(labels, key=int)]
-    out = {
-        "mean": tuple(pcfg["mean"]) if "mean" in pcfg else None,
-        "std": tuple(pcfg["std"]) if "std" in pcfg else None,
-        "input_size": tuple(pcfg["input_size"]) if "input_size" in pcfg else None,
-        "crop_pct": pcfg.get("crop_pct"),
-        "interpolation": pcfg.get("interpolation"),
-        "num_classes": config.get("num_classes", pcfg.get("num_classes")),
-        "labels": tuple(labels) if labels else None,
-        "tag": pcfg.get("tag"),
-        "head": config.get("head"),
-        "license": pcfg.get("license"),
-    }
-    return out
-
-
 def labels_for(spec: WeightsSpec) -> tuple[str, ...] | None:
     """Label names of a weights entry (``"imagenet-1k"`` expands to the 1,000 classes)."""
     if spec.labels is None or isinstance(spec.labels, tuple):
@@ -219,85 +148,6 @@ def cfg_from_weights_spec(tag: str, spec: WeightsSpec) -> dict[str, Any]:
         "labels": labels_for(spec),
         "license": spec.license,
     }
-
-
-# -- the Hub -------------------------------------------------------------------------
-
-
-def split_hub_id(value: str) -> tuple[str, str | None]:
-    """``"hf-hub:org/repo@rev"`` → ``("org/repo", "rev")``."""
-    ref = value[len(HUB_PREFIX):] if value.startswith(HUB_PREFIX) else value
-    repo_id, _, revision = ref.partition("@")
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise WeightsError(
-            f"{value!r} is not a Hub reference; expected 'hf-hub:org/repo' or "
-            "'hf-hub:org/repo@revision'"
-        )
-    return repo_id, revision or None
-
-
-def hub_download(repo_id: str, filename: str, revision: str | None, *,
-                 cache_dir: str | os.PathLike[str] | None = None,
-                 token: str | bool | None = None, fetch_hint: str = "") -> Path:
-    """Download (or find in the cache) one file with ``huggingface_hub``.
-
-    Raises :class:`WeightsError` naming the file — and, offline, the ``cnnzoo fetch``
-    command that would put it in the cache.
-    """
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = f"{filename} of {repo_id}" + (f"@{revision}" if revision else "")
-    try:
-        return Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir,
-                                    token=token))
-    except LocalEntryNotFoundError as exc:
-        raise WeightsError(
-            f"{where} is not in the Hugging Face cache and the Hub cannot be reached "
-            f"(offline mode or no network). Fetch it where there is network"
-            + (f" with `{fetch_hint}`" if fetch_hint else "")
-            + ", then copy the bundle and point HF_HUB_CACHE at it"
-        ) from exc
-    except RepositoryNotFoundError as exc:
-        raise WeightsError(f"repository {repo_id!r} does not exist on the Hub "
-                           "(or is private: log in or pass a token)") from exc
-    except RevisionNotFoundError as exc:
-        raise WeightsError(f"revision {revision!r} does not exist in {repo_id!r}") from exc
-    except EntryNotFoundError as exc:
-        raise WeightsError(f"{repo_id!r} has no file {filename!r}") from exc
-    except HfHubHTTPError as exc:
-        raise WeightsError(f"downloading {where} failed: {exc}") from exc
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise WeightsError(f"downloading {where} failed: {exc}") from exc
-    except Exception as exc:  # the HTTP client's transport errors (connection cut, timeouts)
-        raise WeightsError(
-            f"downloading {where} was interrupted ({type(exc).__name__}: {exc}); nothing "
-            "partial was kept in the cache — run the same command again"
-        ) from exc
-
-
-def _resolved_commit(path: Path) -> str | None:
-    """The commit hash of a file in the huggingface_hub cache (``…/snapshots/<sha>/…``)."""
-    parts = path.parts
-    if "snapshots" in parts:
-        index = parts.index("snapshots")
-        if index + 1 < len(parts):
-            return parts[index + 1]
-    return None
-
-
-def _require_safetensors(filename: str, where: str) -> None:
-    if not filename.endswith(".safetensors"):
-        raise WeightsError(
-            f"{where}: {filename!r} is not a safetensors file; cnnzoo only loads safetensors "
-            "from the network (pickled checkpoints can execute code)"
-        )
 
 
 # -- resolution ----------------------------------------------------------------------
@@ -359,23 +209,35 @@ def _from_tag(spec: ModelSpec, tag: str, wspec: WeightsSpec, *, lock: Lock | Non
                       what=f"the embedded weights {key}", hint="reinstall cnnzoo")
         return ResolvedWeights(read_state_dict(path), cfg, f"embedded:{key}", spec.name,
                                path=path)
-    _require_safetensors(wspec.filename, key)
     entry = (lock.entries.get(key) if lock else None) or {}
     if lock is not None and not entry:
         raise WeightsError(
             f"{key} is not in the lock file {lock.path}; add it with "
             f"`cnnzoo fetch {key} --lock {lock.path}`"
         )
+    if wspec.source == "torchvision":
+        return _from_torchvision(spec, tag, wspec, cfg, entry, cache_dir=cache_dir)
+    require_safetensors(wspec.filename, key)
     revision = entry.get("revision") or wspec.revision
     expected = (entry.get("files", {}).get(wspec.filename, {}) or {}).get("sha256") or wspec.sha256
     path = hub_download(wspec.repo_id, wspec.filename, revision, cache_dir=cache_dir,
                         token=token, fetch_hint=f"cnnzoo fetch {key} --to DIR --lock cnnzoo.lock")
     verify_sha256(path, expected, what=f"{key} ({wspec.repo_id}/{wspec.filename})",
                   hint=f"delete it from the cache and run `cnnzoo fetch {key}` again")
-    commit = _resolved_commit(path) or revision
+    commit = resolved_commit(path) or revision
     return ResolvedWeights(read_state_dict(path), cfg,
                            f"hf-hub:{wspec.repo_id}@{commit}" if commit else wspec.repo_id,
                            spec.name, path=path)
+
+
+def _from_torchvision(spec: ModelSpec, tag: str, wspec: WeightsSpec, cfg: dict[str, Any],
+                      entry: Mapping[str, Any], *, cache_dir: str | os.PathLike[str] | None
+                      ) -> ResolvedWeights:
+    """torchvision's weights, converted once and cached as safetensors."""
+    expected = ((entry.get("files") or {}).get(WEIGHTS_NAME) or {}).get("sha256")
+    cached = ensure_cached(spec, tag, wspec, cache_dir=cache_dir, expected_sha256=expected)
+    return ResolvedWeights(read_state_dict(cached.path), cfg, f"torchvision:{wspec.repo_id}",
+                           spec.name, model_args=dict(cached.model_args), path=cached.path)
 
 
 def _from_hub_repo(value: str, *, lock: Lock | None, cache_dir: str | os.PathLike[str] | None,
@@ -394,7 +256,7 @@ def _from_hub_repo(value: str, *, lock: Lock | None, cache_dir: str | os.PathLik
     verify_sha256(config_path, (files.get(CONFIG_NAME) or {}).get("sha256"),
                   what=f"{CONFIG_NAME} of {repo_id}", hint=f"run `{hint}` again")
     config = read_config(config_path)
-    revision = revision or _resolved_commit(config_path)  # weights from the config's commit
+    revision = revision or resolved_commit(config_path)  # weights from the config's commit
     weights_path = hub_download(repo_id, WEIGHTS_NAME, revision, cache_dir=cache_dir,
                                 token=token, fetch_hint=hint)
     verify_sha256(weights_path, (files.get(WEIGHTS_NAME) or {}).get("sha256"),
@@ -404,15 +266,10 @@ def _from_hub_repo(value: str, *, lock: Lock | None, cache_dir: str | os.PathLik
 
 def _from_config(config: dict[str, Any], weights_path: Path, source: str) -> ResolvedWeights:
     spec = config_architecture(config, source)
-    cfg = cfg_from_config(config)
+    cfg = ModelConfig.hub_fields(config)
     cfg["source"] = source
-    model_args = dict(config.get("model_args") or {})
-    if config.get("in_chans") is None and isinstance(model_args.get("in_chans"), int):
-        config = {**config, "in_chans": model_args["in_chans"]}  # timm keeps it here
-    for handled in ("in_chans", "num_classes", "pretrained", "features_only"):
-        model_args.pop(handled, None)  # create() sets these itself
-    if config.get("in_chans") is not None:
-        cfg["in_chans"] = config["in_chans"]
+    model_args = cfg.pop("model_args", {})
+    cfg.pop("architecture", None)
     return ResolvedWeights(read_state_dict(weights_path), cfg, source, spec.name, model_args,
                            path=weights_path)
 
@@ -438,90 +295,8 @@ def _from_local(spec: ModelSpec | None, path: Path) -> ResolvedWeights:
     return ResolvedWeights(state, {"source": str(path)}, str(path), spec.name, path=path)
 
 
-def embedded_path(ref: str) -> Path:
-    """``"package:relative/dir"`` → the directory inside an installed package."""
-    package, _, relative = ref.partition(":")
-    root = resources.files(package)
-    return Path(str(root.joinpath(relative)))
-
-
 def is_hub_or_folder(name: str) -> bool:
     """Whether ``create(name)`` names a Hub repo or a local model folder, not a registry name."""
     return name.startswith(HUB_PREFIX) or (
         (os.sep in name or name.startswith(".")) and Path(name).is_dir()
     )
-
-
-# -- fetch: a portable bundle and its lock ----------------------------------------------
-
-
-@dataclass
-class FetchedFile:
-    """One file put into a bundle by :func:`fetch`."""
-
-    key: str
-    repo_id: str
-    revision: str | None
-    filename: str
-    sha256: str
-    size: int
-    path: Path
-
-
-def fetch(
-    refs: list[str],
-    *,
-    to: str | os.PathLike[str] | None = None,
-    lock: str | os.PathLike[str] | None = None,
-    token: str | bool | None = None,
-) -> list[FetchedFile]:
-    """Download weights into a portable cache folder and pin them in a lock file.
-
-    Args:
-        refs: ``"name"`` (default tag), ``"name.tag"`` or ``"hf-hub:org/repo[@rev]"``.
-        to: the bundle: a huggingface_hub cache folder (default: ``HF_HUB_CACHE``).
-            Copy it anywhere and point ``HF_HUB_CACHE`` at it.
-        lock: the lock file to create or update with resolved commits and sha256.
-        token: a Hub token.
-
-    Returns:
-        what was fetched, with commits, hashes and sizes.
-    """
-    existing = Lock.read(lock) if lock is not None and Path(lock).exists() else Lock()
-    fetched: list[FetchedFile] = []
-    for ref in refs:
-        if ref.startswith(HUB_PREFIX):
-            repo_id, revision = split_hub_id(ref)
-            key, files = f"{HUB_PREFIX}{repo_id}", [CONFIG_NAME, WEIGHTS_NAME]
-        else:
-            spec = REGISTRY.get(ref)
-            tag, wspec = spec.resolve_tag(ref.partition(".")[2] or None)
-            key = f"{spec.name}.{tag}"
-            if wspec.embedded:
-                path = embedded_path(wspec.embedded) / wspec.filename
-                verify_sha256(path, wspec.sha256, what=key, hint="reinstall cnnzoo")
-                fetched.append(FetchedFile(key, wspec.repo_id, None, wspec.filename,
-                                           sha256_file(path), path.stat().st_size, path))
-                existing.entries[key] = {"embedded": wspec.embedded, "files": {
-                    wspec.filename: {"sha256": fetched[-1].sha256, "size": fetched[-1].size}}}
-                continue
-            _require_safetensors(wspec.filename, key)
-            repo_id, revision, files = wspec.repo_id, wspec.revision, [wspec.filename]
-        entry: dict[str, Any] = {"repo_id": repo_id, "revision": revision, "files": {}}
-        for filename in files:
-            path = hub_download(repo_id, filename, revision, cache_dir=to, token=token)
-            commit = _resolved_commit(path) or revision
-            revision = commit  # every later file of this entry comes from the same commit
-            digest = sha256_file(path)
-            if not ref.startswith(HUB_PREFIX):
-                verify_sha256(path, REGISTRY.get(ref).resolve_tag(
-                    ref.partition(".")[2] or None)[1].sha256, what=key,
-                    hint="the registered hash and the Hub disagree; report it")
-            entry["revision"] = commit
-            entry["files"][filename] = {"sha256": digest, "size": path.stat().st_size}
-            fetched.append(FetchedFile(key, repo_id, commit, filename, digest,
-                                       path.stat().st_size, path))
-        existing.entries[key] = entry
-    if lock is not None:
-        existing.write(lock)
-    return fetched

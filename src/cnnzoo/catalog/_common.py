@@ -24,23 +24,27 @@ def registered_weights(name: str) -> dict[str, Any]:
     return {"weights": weights, "default_tag": next(iter(weights), None)}
 
 
-def torchvision_converted(name: str, top1: float) -> WeightsSpec:
-    """torchvision's ImageNet weights for a native model, as published by ``cnnzoo convert``.
+def torchvision_weights(entry: str, *, top1: float, top5: float, size: int = 224,
+                        crop_pct: float = 0.875, interpolation: str = "bilinear") -> WeightsSpec:
+    """torchvision's own ImageNet weights, read from its weights registry.
 
-    The repository ``cnnzoo/<name>.tv_in1k`` holds the folder that
-    ``cnnzoo convert <name> <torchvision .pth> --repo-id cnnzoo/<name>.tv_in1k`` writes;
-    ``top1`` is torchvision's own figure from its weights meta.
+    ``entry`` is the torchvision name (``"AlexNet_Weights.IMAGENET1K_V1"``); the first
+    load downloads it through torchvision's hash-checked loader, converts it to the
+    model's layout and caches it as safetensors. ``top1``/``top5``, the input size, crop
+    and interpolation are torchvision's own figures (its ``meta["_metrics"]`` and
+    ``transforms()``), checked against torchvision in the tests.
     """
     return WeightsSpec(
-        repo_id=f"cnnzoo/{name}.tv_in1k",
-        format="cnnzoo",
+        repo_id=entry,
+        source="torchvision",
+        format="torchvision",
         num_classes=1000,
         labels="imagenet-1k",
-        input_size=(3, 224, 224),
-        crop_pct=0.875,
-        interpolation="bilinear",
+        input_size=(3, size, size),
+        crop_pct=crop_pct,
+        interpolation=interpolation,
         license="bsd-3-clause",
-        metrics={"imagenet-1k/top1": top1},
+        metrics={"imagenet-1k/top1": top1, "imagenet-1k/top5": top5},
         dataset="imagenet-1k",
-        description="torchvision's original weights, converted to safetensors",
+        description="torchvision's original weights, converted once to safetensors",
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import torchvision_converted
+from cnnzoo.catalog._common import torchvision_weights
 from cnnzoo.spec import FeatureStage, ModelSpec, Paper
 
-TV_IN1K = torchvision_converted("alexnet", top1=56.522)
+TV_IN1K = torchvision_weights("AlexNet_Weights.IMAGENET1K_V1", top1=56.522, top5=79.066)
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(

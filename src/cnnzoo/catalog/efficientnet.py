@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import feature_stages, registered_weights
+from cnnzoo.catalog._common import feature_stages, registered_weights, torchvision_weights
 from cnnzoo.catalog.mobilenet import block_stages
 from cnnzoo.spec import ModelSpec, Paper
 
@@ -50,8 +50,27 @@ def efficientnet_spec(name: str) -> ModelSpec:
         checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:" + (
             "EFFICIENTNET_B5_B7" if name[-1] in "567" else "EFFICIENTNET")},
         description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",
-        **registered_weights(name),
+        **_weights(name),
     )
+
+
+# torchvision publishes the only B6/B7 weights ported from the reference implementation.
+TORCHVISION_ONLY = {
+    "efficientnet_b6": torchvision_weights(
+        "EfficientNet_B6_Weights.IMAGENET1K_V1", top1=84.008, top5=96.916, size=528,
+        crop_pct=1.0, interpolation="bicubic"),
+    "efficientnet_b7": torchvision_weights(
+        "EfficientNet_B7_Weights.IMAGENET1K_V1", top1=84.122, top5=96.908, size=600,
+        crop_pct=1.0, interpolation="bicubic"),
+}
+
+
+def _weights(name: str) -> dict[str, object]:
+    """timm's Hub tags, or torchvision's weights where only torchvision has them."""
+    found = registered_weights(name)
+    if not found["weights"] and name in TORCHVISION_ONLY:
+        return {"weights": {"tv_in1k": TORCHVISION_ONLY[name]}, "default_tag": "tv_in1k"}
+    return found
 
 
 SPECS = tuple(efficientnet_spec(name) for name in VARIANTS)

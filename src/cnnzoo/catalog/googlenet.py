@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cnnzoo.catalog._common import torchvision_converted
+from cnnzoo.catalog._common import torchvision_weights
 from cnnzoo.spec import FeatureStage, ModelSpec, Paper
 
-TV_IN1K = torchvision_converted("googlenet", top1=69.778)
+TV_IN1K = torchvision_weights("GoogLeNet_Weights.IMAGENET1K_V1", top1=69.778, top5=89.53)
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(

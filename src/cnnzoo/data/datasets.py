@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import TensorDataset
 
+from cnnzoo._utils import per_channel
 from cnnzoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -62,8 +63,8 @@ def digits_images(
         ).clamp_(0.0, 1.0)
     images = images.expand(-1, channels, -1, -1).contiguous()
     if mean is not None and std is not None:
-        m = torch.tensor(_per_channel(mean, channels)).view(1, -1, 1, 1)
-        s = torch.tensor(_per_channel(std, channels)).view(1, -1, 1, 1)
+        m = torch.tensor(per_channel(mean, channels)).view(1, -1, 1, 1)
+        s = torch.tensor(per_channel(std, channels)).view(1, -1, 1, 1)
         images = (images - m) / s
     return images, torch.tensor(data.target, dtype=torch.int64)
 
@@ -86,17 +87,6 @@ def random_shift(images: torch.Tensor, max_shift: int = 2,
     batch = torch.arange(n).view(n, 1, 1, 1)
     channels = torch.arange(images.shape[1]).view(1, -1, 1, 1)
     return padded[batch, channels, rows, cols]
-
-
-def _per_channel(values: Sequence[float], channels: int) -> list[float]:
-    values = [float(v) for v in values]
-    if len(values) == channels:
-        return values
-    if len(values) == 1:
-        return values * channels
-    if channels == 1:
-        return [sum(values) / len(values)]
-    return [values[i % len(values)] for i in range(channels)]
 
 
 def digits(
@@ -174,8 +164,8 @@ def eval_transform(pretrained_cfg: Mapping[str, Any]):
         "bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC,
         "nearest": InterpolationMode.NEAREST,
     }.get(str(pretrained_cfg.get("interpolation", "bilinear")), InterpolationMode.BILINEAR)
-    mean = _per_channel(pretrained_cfg.get("mean", (0.5,)), channels)
-    std = _per_channel(pretrained_cfg.get("std", (0.5,)), channels)
+    mean = per_channel(pretrained_cfg.get("mean", (0.5,)), channels)
+    std = per_channel(pretrained_cfg.get("std", (0.5,)), channels)
     scale = (math.floor(height / crop_pct), math.floor(width / crop_pct))
     resize = scale[0] if height == width else scale
     return v2.Compose([
@@ -245,8 +235,8 @@ def train_transform(
     from torchvision.transforms import v2
 
     channels, height, width = (int(v) for v in pretrained_cfg.get("input_size", (3, 224, 224)))
-    mean = _per_channel(pretrained_cfg.get("mean", (0.5,)), channels)
-    std = _per_channel(pretrained_cfg.get("std", (0.5,)), channels)
+    mean = per_channel(pretrained_cfg.get("mean", (0.5,)), channels)
+    std = per_channel(pretrained_cfg.get("std", (0.5,)), channels)
     steps: list[Any] = [
         v2.ToImage(),
         v2.RandomResizedCrop((height, width), scale=scale, ratio=ratio,
@@ -469,8 +459,8 @@ def digits_segmentation(
     images = raw
     if normalize:
         mean, std = cfg.get("mean") or (0.5,), cfg.get("std") or (0.5,)
-        m = torch.tensor(_per_channel(mean, size[0])).view(1, -1, 1, 1)
-        s = torch.tensor(_per_channel(std, size[0])).view(1, -1, 1, 1)
+        m = torch.tensor(per_channel(mean, size[0])).view(1, -1, 1, 1)
+        s = torch.tensor(per_channel(std, size[0])).view(1, -1, 1, 1)
         images = (raw - m) / s
     train_idx, test_idx = train_test_split(
         torch.arange(len(labels)).numpy(), test_size=test_fraction, random_state=seed,

@@ -28,42 +28,37 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnzoo._utils import unwrap
+from cnnzoo._version import __version__
+from cnnzoo.build.features import FeatureExtractor
+from cnnzoo.build.weights import read_config
+from cnnzoo.config import TIMM_FIELDS, ModelConfig
 from cnnzoo.errors import HubFormatError
 from cnnzoo.spec import REGISTRY
 
 # pretrained_cfg fields timm's PretrainedCfg accepts; anything else stays top-level.
-TIMM_CFG_FIELDS = (
-    "input_size", "interpolation", "crop_pct", "mean", "std", "num_classes", "first_conv",
-    "classifier", "license", "tag",
-)
+TIMM_CFG_FIELDS = TIMM_FIELDS
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    from cnnzoo.build.features import FeatureExtractor
-
     if isinstance(model, FeatureExtractor):
         raise HubFormatError(
             "a features_only extractor cannot be saved on its own; save the full model "
             "and create it again with features_only=True"
         )
-    return getattr(model, "module", model) if isinstance(
-        model, nn.parallel.DistributedDataParallel | nn.DataParallel) else model
+    return unwrap(model)
 
 
-def model_config(model: nn.Module) -> dict[str, Any]:
-    """The ``config.json`` content for a model made by :func:`cnnzoo.create`."""
-    from cnnzoo import __version__
-
-    model = _unwrap(model)
-    cfg = dict(getattr(model, "pretrained_cfg", None) or {})
+def _config_of(model: nn.Module) -> ModelConfig:
+    """The model's :class:`~cnnzoo.config.ModelConfig`, checked for what saving needs."""
+    cfg = getattr(model, "pretrained_cfg", None) or {}
     arch = cfg.get("architecture")
     if not arch or arch not in REGISTRY:
         raise HubFormatError(
             "the model carries no registered architecture in pretrained_cfg['architecture']; "
             "build it with cnnzoo.create() so cnnzoo knows how to rebuild it"
         )
-    model_args = dict(cfg.get("model_args") or {})
-    for key, value in model_args.items():
+    for key, value in dict(cfg.get("model_args") or {}).items():
         try:
             json.dumps(value)
         except (TypeError, ValueError):
@@ -71,32 +66,21 @@ def model_config(model: nn.Module) -> dict[str, Any]:
                 f"model argument {key}={value!r} cannot be stored in config.json; pass a "
                 "name or number instead of an object when creating the model"
             ) from None
-    in_chans = int(cfg.get("input_size", (3,))[0])
     num_classes = int(getattr(model, "num_classes", cfg.get("num_classes", 0)) or 0)
-    pretrained_cfg = {k: _jsonable(cfg[k]) for k in TIMM_CFG_FIELDS if cfg.get(k) is not None}
-    pretrained_cfg["num_classes"] = num_classes
-    config: dict[str, Any] = {
-        "architecture": REGISTRY.get(arch).name,
-        "num_classes": num_classes,
-        "in_chans": in_chans,
-        "num_features": int(getattr(model, "num_features", 0) or 0),
-        "model_args": {**model_args, **({"in_chans": in_chans} if in_chans != 3 else {})},
-        "pretrained_cfg": pretrained_cfg,
-        "head": cfg.get("head"),
-        "cnnzoo_version": __version__,
-    }
     labels = cfg.get("labels")
-    if labels:
-        if len(labels) != num_classes:
-            raise HubFormatError(
-                f"{len(labels)} label names for a classifier with {num_classes} classes"
-            )
-        config["label_names"] = list(labels)
-    return config
+    if labels and len(labels) != num_classes:
+        raise HubFormatError(
+            f"{len(labels)} label names for a classifier with {num_classes} classes"
+        )
+    config = cfg.copy() if isinstance(cfg, ModelConfig) else ModelConfig.from_mapping(cfg)
+    return config.update_fields(architecture=REGISTRY.get(arch).name, num_classes=num_classes)
 
 
-def _jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+def model_config(model: nn.Module) -> dict[str, Any]:
+    """The ``config.json`` content for a model made by :func:`cnnzoo.create`."""
+    model = _unwrap(model)
+    return _config_of(model).to_hub_config(
+        num_features=int(getattr(model, "num_features", 0) or 0), version=__version__)
 
 
 def model_card(
@@ -236,8 +220,6 @@ def _prepare_repo(repo_id: str, *, private: bool, revision: str | None, token: s
     whether a README is already there (it is never overwritten)."""
     from huggingface_hub import HfApi
 
-    from cnnzoo import __version__
-
     api = HfApi(token=token, library_name="cnnzoo", library_version=__version__)
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
     if revision is not None:
@@ -264,8 +246,6 @@ def push_to_hub(
     The repository is created if needed. A ``README.md`` already in the repository
     is left as it is. ``revision`` names a branch (created from main if missing).
     """
-    from cnnzoo import __version__
-
     api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
                                              token=token)
     with tempfile.TemporaryDirectory(prefix="cnnzoo-push-") as tmp:
@@ -286,8 +266,6 @@ def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool =
                 revision: str | None = None, commit_message: str | None = None,
                 token: str | None = None) -> str:
     """Publish a folder written by :func:`save_pretrained` (``cnnzoo push DIR REPO_ID``)."""
-    from cnnzoo.build.weights import read_config
-
     folder = Path(folder)
     for required in ("config.json", "model.safetensors"):
         if not (folder / required).is_file():

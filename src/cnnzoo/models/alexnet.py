@@ -14,19 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnzoo.models.base import ZooModel
+from cnnzoo.models.base import ZooModel, imagenet_cfg
 
 __all__ = ["AlexNet", "build_alexnet", "convert_torchvision"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def _norm_stats(in_chans: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """ImageNet mean/std for 3 channels; their averages repeated for any other count."""
-    if in_chans == 3:
-        return IMAGENET_MEAN, IMAGENET_STD
-    return (sum(IMAGENET_MEAN) / 3,) * in_chans, (sum(IMAGENET_STD) / 3,) * in_chans
 
 
 class AlexNet(ZooModel):
@@ -96,16 +87,7 @@ class AlexNet(ZooModel):
 def build_alexnet(*, num_classes: int = 1000, in_chans: int = 3, dropout: float = 0.5) -> AlexNet:
     """Build AlexNet in torchvision's layout (``dropout`` before both hidden fc layers)."""
     model = AlexNet(num_classes=num_classes, in_chans=in_chans, dropout=dropout)
-    mean, std = _norm_stats(in_chans)
-    model.pretrained_cfg = {
-        "mean": mean,
-        "std": std,
-        "input_size": (in_chans, 224, 224),
-        "crop_pct": 0.875,
-        "interpolation": "bilinear",
-        "num_classes": num_classes,
-        "labels": None,
-    }
+    model.pretrained_cfg = imagenet_cfg(in_chans, num_classes=num_classes)
     return model
 
 

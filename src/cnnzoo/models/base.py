@@ -15,6 +15,9 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from cnnzoo._utils import per_channel
+from cnnzoo.spec import IMAGENET_MEAN, IMAGENET_STD
+
 
 @runtime_checkable
 class ZooModelProtocol(Protocol):
@@ -85,3 +88,20 @@ class ZooModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
+
+
+def imagenet_cfg(in_chans: int, size: int = 224, crop_pct: float = 0.875,
+                 num_classes: int | None = None) -> dict[str, Any]:
+    """The preprocessing of an ImageNet-trained native model, for ``in_chans`` channels.
+
+    Mean and std are ImageNet's, adapted by the one rule of :func:`cnnzoo._utils.per_channel`.
+    """
+    return {
+        "mean": per_channel(IMAGENET_MEAN, in_chans),
+        "std": per_channel(IMAGENET_STD, in_chans),
+        "input_size": (in_chans, size, size),
+        "crop_pct": crop_pct,
+        "interpolation": "bilinear",
+        "num_classes": num_classes,
+        "labels": None,
+    }

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnzoo.models.base import ZooModel
+from cnnzoo.models.base import ZooModel, imagenet_cfg
 
 __all__ = [
     "BasicConv2d",
@@ -29,8 +29,6 @@ __all__ = [
     "convert_torchvision",
 ]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class GoogLeNetOutputs(NamedTuple):
@@ -266,19 +264,7 @@ def build_googlenet(
         dropout_aux=dropout_aux,
         init_weights=init_weights,
     )
-    if in_chans == 3:
-        mean, std = IMAGENET_MEAN, IMAGENET_STD
-    else:
-        mean, std = (sum(IMAGENET_MEAN) / 3,) * in_chans, (sum(IMAGENET_STD) / 3,) * in_chans
-    model.pretrained_cfg = {
-        "mean": mean,
-        "std": std,
-        "input_size": (in_chans, 224, 224),
-        "crop_pct": 0.875,
-        "interpolation": "bilinear",
-        "num_classes": num_classes,
-        "labels": None,
-    }
+    model.pretrained_cfg = imagenet_cfg(in_chans, num_classes=num_classes)
     return model
 
 
