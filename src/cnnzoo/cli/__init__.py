@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from cnnzoo.cli.main import build_parser, main
+from cnnzoo.cli.main import build_parser, main, render_table
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "render_table"]

@@ -1,36 +1,33 @@
 """``cnnzoo export``, ``quantize``, ``predict`` and ``bench``: deployment subcommands.
 
-Thin wrappers: parse, call :mod:`cnnzoo.export`, :mod:`cnnzoo.quantize`,
-:mod:`cnnzoo.predict` or :mod:`cnnzoo.bench`, print the report. Nothing heavy is
-imported until a command runs.
+Thin wrappers: parse, call :mod:`cnnzoo.deploy.export`, :mod:`cnnzoo.deploy.quantization`,
+:mod:`cnnzoo.deploy.predict` or :mod:`cnnzoo.deploy.bench`, print the report. Nothing
+heavy is imported until a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
+from cnnzoo._utils import text_table
+from cnnzoo.cli import options
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}"
-                                         ) from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
+if TYPE_CHECKING:
+    from cnnzoo.cli.options import Subcommands
 
-
-def _names(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
+BENCH_BACKENDS = ("eager", "channels_last", "compile", "onnx", "int8")
+PER_CHANNEL: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """``cnnzoo export MODEL --out FILE``: ONNX (or ``.pt2``), verified against PyTorch."""
+    source = options.model_source(args.model, args.pretrained)
+    options.set_threads(args.threads)
     from cnnzoo.deploy.export import resolve_model, to_exported_program, to_onnx
 
-    model = resolve_model(args.model, pretrained=args.pretrained)
+    model = resolve_model(source.ref, pretrained=source.pretrained)
     out = args.out
     if args.pt2:
         if out.endswith(".onnx"):
@@ -46,16 +43,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_quantize(args: argparse.Namespace) -> int:
+    """``cnnzoo quantize MODEL``: INT8/FP16 ONNX with a size, latency and accuracy report."""
+    source = options.model_source(args.model, args.pretrained)
+    options.set_threads(args.threads)
     from cnnzoo.deploy.quantization import quantize
 
-    per_channel = {"auto": "auto", "on": True, "off": False}[args.per_channel]
+    per_channel = PER_CHANNEL[args.per_channel]
     result = quantize(
-        args.model, method=args.method, calibration=args.calibration,
+        source.ref, method=args.method, calibration=args.calibration,
         num_calibration=args.num_calibration, per_channel=per_channel,
         calibrate_method=args.calibrate_method, max_accuracy_drop=args.max_accuracy_drop,
         eval_data=args.eval, num_eval=args.num_eval, output=args.out,
-        fallback=not args.no_fallback, latency_batch_sizes=args.latency_batch,
-        input_size=args.input_size, pretrained=args.pretrained,
+        fallback=not args.no_fallback, latency_batch_sizes=args.batch,
+        input_size=args.input_size, pretrained=source.pretrained,
     )
     print(json.dumps(result.report.to_dict(), indent=2) if args.json
           else result.report.table())
@@ -63,10 +63,16 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from cnnzoo.cli import render_table
+    """``cnnzoo predict MODEL IMAGE…``: the top-k classes of each image."""
+    source = options.model_source(args.model, args.pretrained,
+                                  random_weights=args.random_weights, default_pretrained=True,
+                                  prog="cnnzoo predict")
+    options.check_files(args.images, "image")
+    options.set_threads(args.threads)
     from cnnzoo.deploy.predict import Predictor
 
-    predictor = Predictor(args.model, pretrained=args.pretrained)
+    with options.default_weights_hint(source):
+        predictor = Predictor(source.ref, pretrained=source.pretrained)
     results = predictor.predict(args.images, top_k=args.top_k)
     if args.json:
         print(json.dumps({"model": predictor.source, "backend": predictor.backend,
@@ -76,106 +82,125 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"{predictor.source} ({predictor.backend})")
     for result in results:
         print(f"\n{result.image}")
-        print(render_table(("rank", "class", "label", "score"),
-                           [(i + 1, p.index, p.label, f"{p.score:.4f}")
-                            for i, p in enumerate(result.top)]))
+        print(text_table(("rank", "class", "label", "score"),
+                         [(i + 1, p.index, p.label, f"{p.score:.4f}")
+                          for i, p in enumerate(result.top)]))
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """``cnnzoo bench MODEL``: latency, throughput and size on several backends."""
+    source = options.model_source(args.model, args.pretrained)
     from cnnzoo.deploy.bench import run
 
-    result = run(args.model, backends=args.backends, batch_sizes=args.batch,
+    result = run(source.ref, backends=args.backends, batch_sizes=args.batch,
                  input_size=args.input_size, warmup=args.warmup, repeats=args.repeats,
-                 rounds=args.rounds,
-                 min_seconds=args.min_seconds, threads=args.threads,
-                 pretrained=args.pretrained)
+                 rounds=args.rounds, min_seconds=args.min_seconds, threads=args.threads,
+                 pretrained=source.pretrained)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.table())
     return 0
 
 
-def register(sub: Any) -> None:
-    """Add the deployment subcommands to ``cnnzoo``'s subparsers."""
+def _register_export(sub: Subcommands) -> None:
     p = sub.add_parser(
         "export", help="export a model to ONNX (or .pt2), verified against PyTorch",
         description="Export to ONNX with a dynamic batch axis, check it with onnx.checker and "
                     "compare onnxruntime with eager PyTorch on random and real inputs "
                     "(batch 1 and 3). The file is written only if it matches.")
-    p.add_argument("model", help="model name or saved model folder")
-    p.add_argument("--out", required=True, help="output file (model.onnx, or .pt2 with --pt2)")
-    p.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18)")
-    p.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"),
-                   help="input size (default: the model's)")
+    options.add_model(p, "model name (NAME.TAG picks weights), saved folder or "
+                         "hf-hub:ORG/REPO")
+    options.add_out(p, "output file (model.onnx, or .pt2 with --pt2)", required=True)
+    options.add_pretrained(p)
+    options.add_input_size(p)
+    p.add_argument("--opset", type=options.positive_int, default=18,
+                   help="ONNX opset (default 18)")
     p.add_argument("--pt2", action="store_true",
                    help="write a torch.export program (.pt2) instead of ONNX")
-    p.add_argument("--pretrained", action="store_true",
-                   help="load the default pretrained weights (NAME.TAG picks a tag)")
     p.add_argument("--static-batch", action="store_true", help="fix the batch size")
     p.add_argument("--no-verify", action="store_true", help="skip checker and comparison")
-    p.add_argument("--json", action="store_true", help="machine-readable report")
+    options.add_threads(p)
+    options.add_json(p)
     p.set_defaults(func=cmd_export)
 
+
+def _register_quantize(sub: Subcommands) -> None:
     p = sub.add_parser(
         "quantize", help="INT8 / FP16 ONNX model with a size, latency and accuracy report",
         description="Quantize with onnxruntime (static INT8 QDQ with calibration, dynamic "
                     "INT8, or FP16). With --max-accuracy-drop a model losing more is "
                     "repaired by fallbacks or refused, never written.")
-    p.add_argument("model", help="model.onnx (exported by cnnzoo), model name or folder")
+    options.add_model(p, "model.onnx (exported by cnnzoo), model name or saved folder")
+    options.add_out(p, "output .onnx (default: NAME.int8.onnx)")
+    options.add_pretrained(p)
+    options.add_input_size(p, help="export input size when MODEL is not an .onnx file: "
+                                   "C H W, H W or one side PX (default: the model's)")
     p.add_argument("--method", choices=("int8-static", "int8-dynamic", "fp16"),
                    default="int8-static")
-    p.add_argument("--calibration", default=None,
+    p.add_argument("--calibration", default=None, metavar="digits|DIR",
                    help="'digits' or a folder of images (needed by int8-static)")
-    p.add_argument("--num-calibration", type=int, default=128)
+    p.add_argument("--num-calibration", type=options.positive_int, default=128, metavar="N")
     p.add_argument("--calibrate-method", choices=("auto", "minmax", "entropy", "percentile"),
                    default="auto")
-    p.add_argument("--per-channel", choices=("auto", "on", "off"), default="auto")
+    p.add_argument("--per-channel", choices=tuple(PER_CHANNEL), default="auto")
     p.add_argument("--max-accuracy-drop", type=float, default=None, metavar="FRACTION",
                    help="e.g. 0.005 = half a point; refuse (after fallbacks) beyond it")
-    p.add_argument("--eval", default=None,
+    p.add_argument("--eval", default=None, metavar="digits|DIR",
                    help="'digits' (test split) or a folder of images to measure accuracy on")
-    p.add_argument("--num-eval", type=int, default=None)
+    p.add_argument("--num-eval", type=options.positive_int, default=None, metavar="N")
     p.add_argument("--no-fallback", action="store_true",
                    help="refuse at once when the accuracy drop is exceeded")
-    p.add_argument("--latency-batch", type=_int_list, default=[1, 8], metavar="B1,B2",
-                   help="batch sizes of the latency comparison (default 1,8)")
-    p.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"),
-                   help="export input size when a model name is given")
-    p.add_argument("--pretrained", action="store_true",
-                   help="load the default pretrained weights (NAME.TAG picks a tag)")
-    p.add_argument("--out", default=None, help="output .onnx (default: NAME.int8.onnx)")
-    p.add_argument("--json", action="store_true", help="machine-readable report")
+    options.add_batch(p, "batch sizes of the latency comparison (default 1,8)", many=True,
+                      default=[1, 8], deprecated="--latency-batch")
+    options.add_threads(p)
+    options.add_json(p)
     p.set_defaults(func=cmd_quantize)
 
+
+def _register_predict(sub: Subcommands) -> None:
     p = sub.add_parser(
         "predict", help="top-k classes of images on eager, ONNX or INT8 ONNX",
         description="Classify images with a model name/folder (eager PyTorch) or an .onnx "
-                    "file (FP32/INT8/FP16); preprocessing is the same on every backend.")
-    p.add_argument("--model", required=True, help="NAME, model folder or model.onnx")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--top-k", type=int, default=5)
-    p.add_argument("--pretrained", action="store_true",
-                   help="load the default pretrained weights (NAME.TAG picks a tag)")
-    p.add_argument("--json", action="store_true")
+                    "file (FP32/INT8/FP16); preprocessing is the same on every backend. A "
+                    "registered name runs with its default pretrained weights unless "
+                    "--pretrained picks others or --random-weights is given.")
+    options.add_model(p, "model name (NAME.TAG picks weights), saved folder, "
+                         "hf-hub:ORG/REPO or model.onnx")
+    options.add_images(p)
+    options.add_pretrained(p, random_weights=True)
+    options.add_top_k(p)
+    options.add_threads(p)
+    options.add_json(p)
     p.set_defaults(func=cmd_predict)
 
+
+def _register_bench(sub: Subcommands) -> None:
     p = sub.add_parser(
         "bench", help="latency, throughput and size on eager/compile/ONNX/INT8",
         description="Time a model on several backends and batch sizes (warm-up, then the "
                     "median of repeats); every figure has its ratio to eager PyTorch.")
-    p.add_argument("model", help="model name or folder")
-    p.add_argument("--backends", type=_names,
-                   default=["eager", "channels_last", "compile", "onnx", "int8"],
-                   help="comma-separated: eager,channels_last,compile,onnx,int8")
-    p.add_argument("--batch", type=_int_list, default=[1, 8], help="e.g. 1,8")
-    p.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"))
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=10, help="timed runs per case")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="interleaved rounds the repeats are spread over")
-    p.add_argument("--min-seconds", type=float, default=0.0,
+    options.add_model(p, "model name (NAME.TAG picks weights), saved folder or "
+                         "hf-hub:ORG/REPO")
+    options.add_pretrained(p)
+    options.add_input_size(p)
+    p.add_argument("--backends", type=options.name_list, default=list(BENCH_BACKENDS),
+                   metavar="B1,B2", help=f"comma-separated: {','.join(BENCH_BACKENDS)}")
+    options.add_batch(p, "batch sizes, e.g. 1,8 (default 1,8)", many=True, default=[1, 8])
+    p.add_argument("--warmup", type=options.non_negative_int, default=3, metavar="N",
+                   help="untimed runs first (default 3)")
+    p.add_argument("--repeats", type=options.positive_int, default=10, metavar="N",
+                   help="timed runs per case (default 10)")
+    p.add_argument("--rounds", type=options.positive_int, default=2, metavar="N",
+                   help="interleaved rounds the repeats are spread over (default 2)")
+    p.add_argument("--min-seconds", type=float, default=0.0, metavar="S",
                    help="keep timing each case at least this long")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--pretrained", action="store_true",
-                   help="load the default pretrained weights (NAME.TAG picks a tag)")
-    p.add_argument("--json", action="store_true")
+    options.add_threads(p)
+    options.add_json(p)
     p.set_defaults(func=cmd_bench)
+
+
+def register(sub: Subcommands) -> None:
+    """Add ``export``, ``quantize``, ``predict`` and ``bench`` to ``cnnzoo``'s subparsers."""
+    _register_export(sub)
+    _register_quantize(sub)
+    _register_predict(sub)
+    _register_bench(sub)

@@ -1,17 +1,28 @@
-"""``cnnzoo finetune``: a new head on a zoo model, trained on an image folder or the digits.
+"""``cnnzoo finetune MODEL``: a new head on a zoo model, trained on an image folder or the digits.
 
-Thin: parses, calls :func:`cnnzoo.create`, :mod:`cnnzoo.transfer` and
-:func:`cnnzoo.train.fit`, prints one line per epoch and where the model went.
+Thin: parses, calls :func:`cnnzoo.build.factory.create`, :mod:`cnnzoo.train.transfer`
+and :func:`cnnzoo.train.fit`, prints one line per epoch and where the model went.
 Imports nothing heavy at module level (``cnnzoo --help`` stays fast).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cnnzoo.cli import options
+from cnnzoo.errors import CommandError, DataError
+from cnnzoo.spec import model_info
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from cnnzoo.cli.options import Subcommands
 
 
-def register(sub: Any) -> None:
+def register(sub: Subcommands) -> None:
     """Add the ``finetune`` subcommand to the ``cnnzoo`` parser."""
     p = sub.add_parser(
         "finetune", help="fine-tune a zoo model on an image folder (or the digits)",
@@ -20,101 +31,124 @@ def register(sub: Any) -> None:
                     "present) or on scikit-learn's digits, and save the best epoch in the "
                     "Hub format (config.json, model.safetensors, README.md).",
     )
-    p.add_argument("--model", required=True, help="zoo model name, e.g. resnet18")
+    options.add_model(p, "zoo model name, e.g. resnet18 (NAME.TAG starts from that tag)")
     p.add_argument("--data", required=True, metavar="DIR|digits",
                    help="an ImageFolder directory, or 'digits'")
-    p.add_argument("--epochs", type=int, default=5)
+    options.add_out(p, "folder for the fine-tuned model", required=True)
+    options.add_pretrained(p, help="start from pretrained weights: alone, the default tag; "
+                                   "or TAG, a Hub repository or a saved folder")
+    p.add_argument("--epochs", type=options.positive_int, default=5)
     p.add_argument("--head", default="linear",
                    help="head spec: linear, mlp:512, mlp:512,256,dropout=0.3,act=gelu")
     p.add_argument("--freeze", default="none", metavar="until:STAGE|progressive|none",
                    help="freeze the stages up to STAGE (e.g. until:stage3), unfreeze "
                         "progressively (head → late stages → all), or train everything")
-    p.add_argument("--out", required=True, help="folder for the fine-tuned model")
-    p.add_argument("--pretrained", nargs="?", const=True, default=False,
-                   metavar="TAG|hf-hub:ORG/REPO|DIR",
-                   help="start from pretrained weights (bare flag: the default tag)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the head")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--input-size", type=int, metavar="PX",
-                   help="train at PX×PX instead of the model's input size")
+    options.add_batch(p, "training batch size (default 32)", many=False, default=32,
+                      deprecated="--batch-size")
+    options.add_input_size(p, help="train at another size: one side PX, H W or C H W "
+                                   "(default: the model's)")
     p.add_argument("--val-fraction", type=float, default=0.2,
                    help="validation share when DIR has no train/val subfolders")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--push-to-hub", metavar="REPO_ID",
+    options.add_threads(p)
+    p.add_argument("--push-to-hub", metavar="ORG/NAME",
                    help="publish the result to the Hugging Face Hub")
     p.add_argument("--private", action="store_true", help="with --push-to-hub")
     p.set_defaults(func=cmd_finetune)
 
 
 def _freeze_plan(text: str) -> tuple[str, str | None]:
-    from cnnzoo.errors import CnnzooError
-
     if text in ("none", "progressive"):
         return text, None
     kind, _, stage = text.partition(":")
     if kind != "until" or not stage:
-        raise CnnzooError(f"--freeze {text!r}: use until:STAGE (e.g. until:stage3), "
-                          "progressive or none")
+        raise CommandError(f"--freeze {text!r}: use until:STAGE (e.g. until:stage3), "
+                           "progressive or none")
     return "until", stage
 
 
-def cmd_finetune(args: argparse.Namespace) -> int:
-    import torch
+@dataclass
+class _Data:
+    train: Any  # sized datasets
+    val: Any
+    labels: tuple[str, ...]
+    source: str
 
-    import cnnzoo
-    from cnnzoo.build.heads import HeadSpec, replace_head
+
+def _training_data(args: argparse.Namespace, model: nn.Module) -> _Data:
     from cnnzoo.data import digits, image_folder_split
-    from cnnzoo.errors import CnnzooError, DataError
-    from cnnzoo.train import fit, format_epoch
-    from cnnzoo.train.transfer import ProgressiveUnfreezing, count_trainable, freeze, stages
+
+    if args.data == "digits":
+        split = digits(model=model, seed=args.seed)
+        return _Data(split.train, split.test, tuple(split.labels), "scikit-learn digits")
+    data = image_folder_split(args.data, model, val_fraction=args.val_fraction, seed=args.seed)
+    return _Data(data.train, data.val, tuple(data.labels), args.data)
+
+
+def _set_input_size(model: nn.Module, size: tuple[int, ...] | None) -> None:
+    cfg = options.model_config(model)
+    channels = int(cfg["input_size"][0])
+    full = options.full_input_size(size, channels)
+    if full is None:
+        return
+    if full[0] != channels:
+        raise CommandError(f"--input-size {' '.join(map(str, size or ()))}: the model takes "
+                           f"{channels} channel(s); give H W or one side PX")
+    cfg["input_size"] = full
+
+
+class _EpochPrinter:
+    def on_epoch_end(self, state: Any, epoch: int, metrics: dict[str, float]) -> None:
+        from cnnzoo.train import format_epoch
+
+        if state.is_main:
+            print(format_epoch(metrics, state.epochs), flush=True)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """``cnnzoo finetune MODEL --data DIR|digits --out DIR``: train a new head, save it."""
+    from cnnzoo.build.heads import HeadSpec
 
     head = HeadSpec.parse(args.head)
     plan, until = _freeze_plan(args.freeze)
-    spec = cnnzoo.model_info(args.model)
+    spec = model_info(args.model)
     if spec.task != "classification":
-        raise CnnzooError(f"finetune trains classifiers; {spec.name!r} is a {spec.task} model")
-    torch.manual_seed(args.seed)
-    if args.data != "digits":
-        from pathlib import Path
+        raise CommandError(f"finetune trains classifiers; {spec.name!r} is a {spec.task} model")
+    if args.data != "digits" and not Path(args.data).is_dir():
+        raise DataError(f"--data {args.data!r}: no such directory (or use 'digits')")
+    source = options.model_source(args.model, args.pretrained)
+    options.set_threads(args.threads)
 
-        if not Path(args.data).is_dir():
-            raise DataError(f"--data {args.data!r}: no such directory (or use 'digits')")
-    model = cnnzoo.create(spec.name, pretrained=args.pretrained)
-    if args.input_size:
-        channels = model.pretrained_cfg["input_size"][0]
-        model.pretrained_cfg["input_size"] = (channels, args.input_size, args.input_size)
-    if args.data == "digits":
-        split = digits(model=model, seed=args.seed)
-        train, val, labels = split.train, split.test, split.labels
-        source = "scikit-learn digits"
-    else:
-        data = image_folder_split(args.data, model, val_fraction=args.val_fraction,
-                                  seed=args.seed)
-        train, val, labels = data.train, data.val, data.labels
-        source = args.data
-    replace_head(model, len(labels), head)
-    model.pretrained_cfg["labels"] = tuple(labels)
-    callbacks = []
+    import torch
+
+    from cnnzoo.build.factory import create
+    from cnnzoo.build.heads import replace_head
+    from cnnzoo.train import fit
+    from cnnzoo.train.transfer import ProgressiveUnfreezing, count_trainable, freeze, stages
+
+    torch.manual_seed(args.seed)
+    model = create(source.ref, pretrained=source.pretrained)
+    _set_input_size(model, args.input_size)
+    data = _training_data(args, model)
+    replace_head(model, len(data.labels), head)
+    cfg = options.model_config(model)
+    cfg["labels"] = data.labels
+    callbacks: list[Any] = []
     if plan == "until":
         freeze(model, until=until)
     elif plan == "progressive":
         callbacks.append(ProgressiveUnfreezing())
-    print(f"{spec.name}: {head} head for {len(labels)} classes on {source} "
-          f"({len(train)} training / {len(val)} validation images, input "
-          f"{'x'.join(map(str, model.pretrained_cfg['input_size']))})")
+    print(f"{spec.name}: {head} head for {len(data.labels)} classes on {data.source} "
+          f"({len(data.train)} training / {len(data.val)} validation images, "
+          f"input {'x'.join(map(str, cfg['input_size']))})")
     print(f"stages: {', '.join(stages(model))}; freeze: {args.freeze}; "
           f"{count_trainable(model)}")
-
-    class _Printer:
-        def on_epoch_end(self, state: Any, epoch: int, metrics: dict[str, float]) -> None:
-            if state.is_main:
-                print(format_epoch(metrics, state.epochs), flush=True)
-
-    callbacks.append(_Printer())
-    history = fit(model, train, val, epochs=args.epochs, lr=args.lr,
-                  batch_size=args.batch_size, label_smoothing=args.label_smoothing,
+    callbacks.append(_EpochPrinter())
+    history = fit(model, data.train, data.val, epochs=args.epochs, lr=args.lr,
+                  batch_size=args.batch, label_smoothing=args.label_smoothing,
                   amp=args.amp, callbacks=callbacks, checkpoint_dir=args.out, seed=args.seed,
                   progress=False)
     print(f"best {history.monitor} {history.best:.4f} at epoch {history.best_epoch}; "
