@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import mkdocs_gen_files
 
 from cnnzoo.cli import build_parser
+from cnnzoo.cli.options import DEBUG_ENV, PRETRAINED_METAVAR
 
 log = logging.getLogger("mkdocs.gen_cli")
 PAGE = "reference/cli.md"
@@ -88,6 +89,33 @@ def _index(parser: argparse.ArgumentParser, path: str) -> list[str]:
     return ["| Command | What it does |", "| --- | --- |", *rows] if rows else []
 
 
+def _conventions() -> list[str]:
+    """The grammar every command shares (defined once in ``cnnzoo.cli.options``)."""
+    return [
+        "## Conventions { #conventions }",
+        "",
+        "Every command reads `cnnzoo VERB MODEL [INPUTS…] [--options]`:",
+        "",
+        "- `MODEL` comes first wherever a command takes one: a registered name or alias "
+        "(`NAME.TAG` picks weights), a saved model folder, `hf-hub:ORG/REPO` or, where it "
+        "applies, an `.onnx` file.",
+        f"- `--pretrained [{PRETRAINED_METAVAR}]` means the same everywhere: alone, the "
+        "model's default weights; with a value, the weights of that tag, Hub repository or "
+        "folder. `predict` and `explain` load the default weights of a registered name "
+        "unless told otherwise; `--random-weights` opts out.",
+        "- `--input-size C H W` (or `H W`, or one side `PX`), `--batch`, `--threads`, "
+        "`--top-k`, `-o/--out` and `--json` are spelled and parsed the same in every "
+        "command that has them.",
+        "- A failure prints one line on stderr, `cnnzoo VERB: error: …`, and exits 2 for "
+        "bad input (unknown name, missing file, bad value or tag, usage error), 1 for a run "
+        f"that failed and 130 when interrupted. `{DEBUG_ENV}=1` shows the full traceback "
+        "instead.",
+        "- The deprecated `--model X` still works for one release and prints a note: write "
+        "the model first instead.",
+        "",
+    ]
+
+
 def main() -> None:
     with _environment(COLUMNS=COLUMNS, NO_COLOR="1"):
         parser = build_parser()
@@ -104,6 +132,7 @@ def main() -> None:
         "",
         *index,
         "",
+        *_conventions(),
         "## `cnnzoo` { #cnnzoo }",
         "",
         "```text",
