@@ -177,8 +177,23 @@ def convert_layout(
     raise CheckpointError(
         f"the checkpoint does not fit {spec.name!r} in any layout it knows ({formats}): "
         + describe_mismatch(missing, unexpected)
+        + closest_keys(missing, unexpected)
         + (f". Conversions tried: {'; '.join(tried)}" if tried else "")
     )
+
+
+def closest_keys(missing: list[str], unexpected: list[str], limit: int = 3) -> str:
+    """``". Closest: a ↔ b, …"`` pairing missing model keys with the nearest checkpoint keys."""
+    import difflib
+
+    pairs = []
+    for key in missing[:50]:
+        match = difflib.get_close_matches(key, unexpected, n=1, cutoff=0.6)
+        if match:
+            pairs.append(f"model {key!r} ~ checkpoint {match[0]!r}")
+        if len(pairs) == limit:
+            break
+    return f". Closest mismatching keys: {'; '.join(pairs)}" if pairs else ""
 
 
 def _fits(keys: set[str], model_keys: set[str]) -> bool:

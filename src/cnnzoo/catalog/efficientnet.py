@@ -47,8 +47,12 @@ def efficientnet_spec(name: str) -> ModelSpec:
             *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths, strict=True)))
         ),
         # torchvision builds B5-B7 with BatchNorm eps 1e-3, B0-B4 with 1e-5
-        checkpoint_converters={"torchvision": "cnnzoo.models.converters.torchvision:" + (
-            "EFFICIENTNET_B5_B7" if name[-1] in "567" else "EFFICIENTNET")},
+        checkpoint_converters={
+            "torchvision": "cnnzoo.models.converters.torchvision:" + (
+                "EFFICIENTNET_B5_B7" if name[-1] in "567" else "EFFICIENTNET"),
+            "efficientnet_pytorch":
+                "cnnzoo.models.converters.efficientnet_pytorch:EFFICIENTNET_PYTORCH",
+        },
         description=f"EfficientNet-{name[-2:].upper()} at {size}x{size}",
         **_weights(name),
     )
