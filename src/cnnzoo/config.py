@@ -217,7 +217,8 @@ class ModelConfig(MutableMapping[str, Any]):
         return cls(architecture=architecture, tag=tag, num_classes=weights.num_classes,
                    in_chans=weights.input_size[0], input_size=weights.input_size,
                    mean=weights.mean, std=weights.std, crop_pct=weights.crop_pct,
-                   interpolation=weights.interpolation, labels=labels, task=task,
+                   interpolation=weights.interpolation,
+                   labels=None if labels is None else tuple(labels), task=task,
                    license=weights.license)
 
     # -- config.json (the Hub format, readable by timm) -----------------------------------

@@ -45,7 +45,7 @@ def encoder_stage_modules(
     feature *i*; siblings after the last feature and parameters outside that parent
     go to the last stage. Otherwise the whole encoder is one ``encoder`` stage.
     """
-    fallback = {"encoder": ("encoder",)}
+    fallback: dict[str, tuple[str, ...]] = {"encoder": ("encoder",)}
     if not feature_modules or any(m is None for m in feature_modules):
         return fallback
     names = [str(m) for m in feature_modules]

@@ -37,7 +37,7 @@ from cnnzoo.build.loading import LoadedModel, build_module, build_with_weights
 from cnnzoo.build.weights import ResolvedWeights, is_hub_or_folder, resolve_pretrained
 from cnnzoo.config import ModelConfig
 from cnnzoo.errors import ModelArgumentError
-from cnnzoo.models.base import ZooModel
+from cnnzoo.models.base import ZooModel, protocol
 from cnnzoo.spec import REGISTRY, FeatureStage, ModelSpec, import_object
 
 __all__ = ["Request", "builder_parameters", "create", "model_config", "resolve_request"]
@@ -125,8 +125,8 @@ def create(
                                     saved_head=weights_cfg.get("head"),
                                     saved_classes=weights_cfg.get("num_classes"))
     model = loaded.model
-    model.pretrained_cfg = model_config(spec, model, loaded.num_classes, want_in, weights_cfg,
-                                        loaded.kwargs)
+    config = model_config(spec, model, loaded.num_classes, want_in, weights_cfg, loaded.kwargs)
+    protocol(model).pretrained_cfg = config
     if head_spec is not None:
         if not loaded.num_classes:
             raise ModelArgumentError(f"head={str(head_spec)!r} needs num_classes >= 1")
@@ -218,5 +218,5 @@ def _feature_extractor(model: nn.Module, spec: ModelSpec, out_indices: Sequence[
                     for d in own]
         stages = select_stages(declared, out_indices, spec.name)
     if num_classes and hasattr(model, "reset_classifier"):
-        model.reset_classifier(0)
+        protocol(model).reset_classifier(0)
     return FeatureExtractor(model, stages)

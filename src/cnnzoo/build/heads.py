@@ -43,6 +43,7 @@ from torch import nn
 
 from cnnzoo.config import ModelConfig
 from cnnzoo.errors import HeadSpecError
+from cnnzoo.models.base import protocol
 from cnnzoo.spec import REGISTRY
 
 __all__ = [
@@ -287,7 +288,7 @@ def _is_segmenter(model: nn.Module) -> bool:
     arch = (getattr(model, "pretrained_cfg", None) or {}).get("architecture")
     if arch and arch in REGISTRY:
         return REGISTRY.get(arch).task == "segmentation"
-    classifier = model.get_classifier() if hasattr(model, "get_classifier") else None
+    classifier = protocol(model).get_classifier() if hasattr(model, "get_classifier") else None
     return isinstance(classifier, nn.Conv2d | SegmentationHead)
 
 
@@ -297,7 +298,7 @@ def head_in_features(model: nn.Module) -> int:
     Read from the current classifier (``nn.Linear``/``nn.Conv2d``, or a head built
     here), else timm's ``head_hidden_size`` or the model's ``num_features``.
     """
-    classifier = model.get_classifier() if hasattr(model, "get_classifier") else None
+    classifier = protocol(model).get_classifier() if hasattr(model, "get_classifier") else None
     if isinstance(classifier, MLPHead | nn.Linear):
         return int(classifier.in_features)
     if isinstance(classifier, SegmentationHead | nn.Conv2d):
@@ -385,18 +386,18 @@ def replace_head(model: nn.Module, num_classes: int,
     segmentation = _is_segmenter(model)
     in_features = head_in_features(model)
     reference = _reference_tensor(model)
-    model.reset_classifier(num_classes)
+    protocol(model).reset_classifier(num_classes)
     new: nn.Module | None = None
     if num_classes and not spec.is_plain_linear:
         new = build_head(in_features, num_classes, spec, segmentation=segmentation)
-        _set_submodule(model, _module_name(model, model.get_classifier()), new)
+        _set_submodule(model, _module_name(model, protocol(model).get_classifier()), new)
     if reference is not None:
-        classifier = new if new is not None else model.get_classifier()
+        classifier = new if new is not None else protocol(model).get_classifier()
         if any(p.device != reference.device or p.dtype != reference.dtype
                for p in classifier.parameters()):
             classifier.to(device=reference.device, dtype=reference.dtype)
     if hasattr(model, "num_classes"):
-        model.num_classes = num_classes
+        protocol(model).num_classes = num_classes
     _record_head(model, num_classes, spec)
     return model
 

@@ -71,7 +71,8 @@ def hub_download(repo_id: str, filename: str, revision: str | None, *,
 
     where = f"{filename} of {repo_id}" + (f"@{revision}" if revision else "")
     try:
-        return Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir,
+        return Path(hf_hub_download(repo_id, filename, revision=revision,
+                                    cache_dir=None if cache_dir is None else str(cache_dir),
                                     token=token))
     except LocalEntryNotFoundError as exc:
         raise WeightsError(

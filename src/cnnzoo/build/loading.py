@@ -28,6 +28,7 @@ from cnnzoo.build.checkpoint import (
 )
 from cnnzoo.build.heads import HeadSpec, replace_head
 from cnnzoo.errors import CheckpointError, ModelArgumentError
+from cnnzoo.models.base import protocol
 from cnnzoo.spec import ModelSpec
 
 Builder = Callable[..., nn.Module]
@@ -165,7 +166,7 @@ def swap_head(spec: ModelSpec, model: nn.Module, *, num_classes: int, ckpt_class
     if head is not None and num_classes:
         replace_head(model, num_classes, head)  # the same kind of head, fresh
     else:
-        model.reset_classifier(num_classes)
+        protocol(model).reset_classifier(num_classes)
 
 
 def build_with_weights(

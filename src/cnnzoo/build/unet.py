@@ -71,14 +71,16 @@ def build_unet(
                 "decoder_channels applies to a UNet with encoder=; the classic UNet's "
                 "decoder mirrors its encoder (set base_width instead)"
             )
-        enc = UNetEncoder(in_chans=in_chans, base_width=base_width)
-        dec: nn.Module = UNetDecoder(enc.channels)
+        native = UNetEncoder(in_chans=in_chans, base_width=base_width)
+        enc: nn.Module = native
+        dec: UNetDecoder | FeatureUNetDecoder = UNetDecoder(native.channels)
         feature_info = [
             {"module": f"encoder.{stage}", "num_chs": c, "reduction": r}
-            for stage, c, r in zip(_NATIVE_STAGES, enc.channels, enc.reductions, strict=True)
+            for stage, c, r in zip(_NATIVE_STAGES, native.channels, native.reductions, strict=True)
         ]
-        stage_modules = {stage: (f"encoder.{stage}",) for stage in _NATIVE_STAGES}
-        size_multiple = enc.reductions[-1]
+        stage_modules: dict[str, tuple[str, ...]] = {
+            stage: (f"encoder.{stage}",) for stage in _NATIVE_STAGES}
+        size_multiple = native.reductions[-1]
         cfg = _cfg(in_chans)
     else:
         if base_width != 64:
@@ -87,12 +89,13 @@ def build_unet(
                 "decoder_channels instead"
             )
         enc = build_encoder(encoder, encoder_pretrained, in_chans)
-        channels = list(enc.feature_info.channels())
-        reductions = list(enc.feature_info.reduction())
+        info: Any = enc.feature_info
+        channels = list(info.channels())
+        reductions = list(info.reduction())
         dec = FeatureUNetDecoder(channels, reductions, decoder_channels)
         names = (
-            [resolve_feature_module(enc, n) for n in enc.feature_info.module_name()]
-            if hasattr(enc.feature_info, "module_name") else [None] * len(channels)
+            [resolve_feature_module(enc, n) for n in info.module_name()]
+            if hasattr(info, "module_name") else [None] * len(channels)
         )
         feature_info = [
             {"module": f"encoder.{n}" if n else "encoder", "num_chs": int(c),

@@ -20,7 +20,7 @@ def registered_weights(name: str) -> dict[str, Any]:
     from cnnzoo.catalog._pretrained import TIMM_WEIGHTS
 
     tags = TIMM_WEIGHTS.get(name, {})
-    weights = {tag: WeightsSpec(**fields) for tag, fields in tags.items()}
+    weights = {tag: WeightsSpec(**fields) for tag, fields in tags.items()}  # type: ignore[arg-type]
     return {"weights": weights, "default_tag": next(iter(weights), None)}
 
 

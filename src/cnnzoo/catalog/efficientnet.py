@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cnnzoo.catalog._common import feature_stages, registered_weights, torchvision_weights
 from cnnzoo.catalog.mobilenet import block_stages
 from cnnzoo.spec import ModelSpec, Paper
@@ -69,7 +71,7 @@ TORCHVISION_ONLY = {
 }
 
 
-def _weights(name: str) -> dict[str, object]:
+def _weights(name: str) -> dict[str, Any]:
     """timm's Hub tags, or torchvision's weights where only torchvision has them."""
     found = registered_weights(name)
     if not found["weights"] and name in TORCHVISION_ONLY:

@@ -16,7 +16,7 @@ V3_PAPER = Paper("Searching for MobileNetV3", 2019, "https://arxiv.org/abs/1905.
 def block_stages(num_groups: int) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     """Stage names and modules for an EfficientNet-style ``blocks`` Sequential."""
     stages = ("stem", *(f"stage{i + 1}" for i in range(num_groups)), "head")
-    modules = {"stem": ("conv_stem", "bn1")}
+    modules: dict[str, tuple[str, ...]] = {"stem": ("conv_stem", "bn1")}
     modules.update({f"stage{i + 1}": (f"blocks.{i}",) for i in range(num_groups)})
     return stages, modules
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import torch
 from torch import nn
@@ -105,3 +105,8 @@ def imagenet_cfg(in_chans: int, size: int = 224, crop_pct: float = 0.875,
         "num_classes": num_classes,
         "labels": None,
     }
+
+
+def protocol(model: nn.Module) -> ZooModelProtocol:
+    """``model`` seen through the model protocol (for type checkers; no runtime check)."""
+    return cast(ZooModelProtocol, model)

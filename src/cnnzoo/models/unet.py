@@ -108,7 +108,7 @@ class UNetDecoder(nn.Module):
         self.blocks = nn.ModuleList(
             UpBlock(chs[i + 1], chs[i], chs[i]) for i in reversed(range(len(chs) - 1))
         )
-        self.out_channels = chs[0]
+        self.out_channels: int = chs[0]
 
     def forward(
         self,
@@ -183,7 +183,7 @@ class FeatureUNetDecoder(nn.Module):
             blocks.append(DecoderBlock(in_ch, skip_ch, int(decoder_channels[i])))
             in_ch = int(decoder_channels[i])
         self.blocks = nn.ModuleList(blocks)
-        self.out_channels = in_ch
+        self.out_channels: int = in_ch
 
     def forward(
         self,
@@ -213,7 +213,7 @@ class UNet(ZooModel):
     def __init__(
         self,
         encoder: nn.Module,
-        decoder: nn.Module,
+        decoder: UNetDecoder | FeatureUNetDecoder,
         *,
         num_classes: int,
         in_chans: int,

@@ -8,6 +8,7 @@ Reading specs imports neither torch, torchvision nor timm.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import importlib
 import warnings
@@ -210,7 +211,7 @@ class Registry:
             out.append(name)
         return out
 
-    def families(self) -> list[str]:
+    def families(self) -> builtins.list[str]:
         return sorted({s.family for s in self._load().values()})
 
 

@@ -168,7 +168,8 @@ class ModelSpec:
                 f"{where}: default_tag {self.default_tag!r} is not among its weights "
                 f"({', '.join(self.weights) or 'none'})"
             )
-        defaults = {"num_classes": 1000, "in_chans": 3, "input_size": (3, 224, 224)}
+        defaults: dict[str, Any] = {"num_classes": 1000, "in_chans": 3,
+                                    "input_size": (3, 224, 224)}
         defaults.update(self.defaults)
         defaults["input_size"] = tuple(defaults["input_size"])
         object.__setattr__(self, "defaults", _frozen(defaults))
@@ -201,7 +202,8 @@ class ModelSpec:
 
     @property
     def input_size(self) -> tuple[int, int, int]:
-        return tuple(self.defaults["input_size"])  # type: ignore[return-value]
+        c, h, w = self.defaults["input_size"]
+        return int(c), int(h), int(w)
 
     @property
     def num_classes(self) -> int:
