@@ -1,4 +1,4 @@
-"""Shared fixtures: determinism, one torch thread per xdist worker, repository paths.
+"""Shared fixtures: determinism, one torch thread per xdist worker, repository paths, the Hub.
 
 Helper functions live in :mod:`tests.helpers` and are imported from there, always as
 ``from tests.helpers import …``.
@@ -12,13 +12,23 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers import ROOT
+from tests.hub.hubserver import HubServer, use_endpoint
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 # Two xdist workers on two cores: one intra-op thread each (set before torch is imported).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "strict_hub: the `hub` fixture also fails the test if the server logged an unexpected "
+        "error (`hub.errors`)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +57,22 @@ def one_thread():
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def hub(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[HubServer]:
+    """A local Hub-compatible server (``tests/hub/hubserver.py``) for one test.
+
+    huggingface_hub — in this process and in subprocesses started with ``os.environ`` — is
+    pointed at it, with its cache in ``tmp_path / "hf-cache"``; ``CNNZOO_LOCK`` is unset so a
+    developer's lock file never interferes. Under ``@pytest.mark.strict_hub`` the test also
+    fails at teardown if the server hit an unexpected error (``server.errors``).
+    """
+    with HubServer() as server:
+        use_endpoint(monkeypatch, server.url, tmp_path / "hf-cache")
+        monkeypatch.delenv("CNNZOO_LOCK", raising=False)
+        yield server
+        if request.node.get_closest_marker("strict_hub") is not None:
+            assert server.errors == []

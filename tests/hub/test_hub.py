@@ -1,6 +1,6 @@
 """Pretrained weights, the Hub and offline use — through huggingface_hub's own client.
 
-A Hub-compatible endpoint runs on 127.0.0.1 (``tests/hubserver.py``); it serves exactly
+A Hub-compatible endpoint runs on 127.0.0.1 (``tests/hub/hubserver.py``); it serves exactly
 the bytes that were uploaded to it and counts every request.
 """
 
@@ -24,16 +24,9 @@ from cnnzoo.cli import main as cli
 from cnnzoo.errors import CheckpointError, WeightsError
 from cnnzoo.hub import push_to_hub, save_pretrained
 from cnnzoo.spec import REGISTRY, ModelSpec, WeightsSpec
+from tests.hub.hubserver import client_env
 
-from .hubserver import HubServer, client_env, use_endpoint
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    with HubServer() as server:
-        use_endpoint(monkeypatch, server.url, tmp_path / "hf-cache")
-        monkeypatch.delenv("CNNZOO_LOCK", raising=False)
-        yield server
+# `hub`: the shared fixture of tests/conftest.py
 
 
 def _offline(monkeypatch):

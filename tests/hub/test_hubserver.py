@@ -24,21 +24,17 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from .hubserver import HubServer, client_env, use_endpoint
+from tests.hub.hubserver import HubServer, client_env, use_endpoint
 
-# huggingface_hub's LFS PUT passes a file object as `data=`, which httpx2 deprecates
-pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+pytestmark = [
+    # huggingface_hub's LFS PUT passes a file object as `data=`, which httpx2 deprecates
+    pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning"),
+    # the shared `hub` fixture (tests/conftest.py) also asserts `server.errors == []`
+    pytest.mark.strict_hub,
+]
 
 TOKEN = "hf_test_token"
 REPO = "user/tiny-net"
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    with HubServer() as server:
-        use_endpoint(monkeypatch, server.url, tmp_path / "hf-cache")
-        yield server
-        assert server.errors == []
 
 
 def _model_folder(root: Path) -> Path:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_docs import ROOT, build_site
+from tests.docs.test_docs import ROOT, build_site
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 SITE_NAME = "cnnzoo"

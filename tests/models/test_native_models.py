@@ -19,13 +19,13 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from cnnzoo.build.unet import build_unet
 from cnnzoo.catalog import alexnet as alexnet_catalog
 from cnnzoo.catalog import googlenet as googlenet_catalog
 from cnnzoo.catalog import lenet as lenet_catalog
 from cnnzoo.catalog import unet as unet_catalog
 from cnnzoo.models.base import ZooModel
 from cnnzoo.models.googlenet import GoogLeNetOutputs, build_googlenet, convert_torchvision
-from cnnzoo.build.unet import build_unet
 from cnnzoo.spec import ModelSpec, import_object
 
 SPECS: dict[str, ModelSpec] = {

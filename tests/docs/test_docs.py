@@ -1,7 +1,7 @@
 """The documentation builds in strict mode, is complete, has no broken links; benchmarks run.
 
 The site is built once per test session (:func:`build_site`) and shared with
-``tests/test_site_browser.py``.
+``tests/docs/test_site_browser.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 import cnnzoo
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 BUILD_BUDGET_S = 180  # the build takes ~25 s on 2 busy cores; this only catches blow-ups
 
 

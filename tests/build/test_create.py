@@ -9,7 +9,6 @@ from torch import nn
 import cnnzoo
 from cnnzoo.analysis import receptive_field
 from cnnzoo.errors import ModelArgumentError
-
 from tests.helpers import materialize
 
 ALL = cnnzoo.list_models()

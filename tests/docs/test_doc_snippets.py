@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 DOCS = ROOT / "docs"
 HOOKS = DOCS / "hooks.py"
 PATTERNS = ("index.md", "getting-started.md", "guides/*.md", "concepts/*.md")
