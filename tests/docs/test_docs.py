@@ -1,23 +1,16 @@
 """The documentation builds in strict mode, is complete, has no broken links; benchmarks run.
 
-The site is built once per test session (:func:`build_site`) and shared with
-``tests/docs/test_site_browser.py``.
+The site is built once per test session, by the ``docs_build`` fixture
+(``tests/docs/conftest.py``), and shared with ``tests/docs/test_site_browser.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
-import functools
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
@@ -26,66 +19,16 @@ import pytest
 import yaml
 
 import cnnzoo
+from tests.docs.helpers import Build, docs_env
 from tests.helpers import ROOT
 
 BUILD_BUDGET_S = 180  # the build takes ~25 s on 2 busy cores; this only catches blow-ups
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DISABLE_MKDOCS_2_WARNING="true",  # banners printed by theme/plugins, not build warnings
-        NO_MKDOCS_2_WARNING="1",
-        HF_HUB_OFFLINE="1",
-        MPLBACKEND="Agg",
-    )
-    return env
-
-
-@dataclass(frozen=True)
-class Build:
-    site: Path
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    def check(self) -> None:
-        """Fail with the build's output unless it succeeded without any warning."""
-        assert self.returncode == 0, (
-            f"mkdocs build --strict failed:\n{self.stdout}\n{self.stderr}"
-        )
-        warnings = re.findall(r"^WARNING\s+-.*$", self.stderr, flags=re.MULTILINE)
-        assert not warnings, "\n".join(warnings)
-
-
-@functools.lru_cache(maxsize=1)
-def build_site() -> Build:
-    """``mkdocs build --strict`` into a temporary directory, once per test session."""
-    pytest.importorskip("mkdocs")
-    pytest.importorskip("mkdocs_gen_files")
-    pytest.importorskip("mkdocstrings_handlers.python")
-    home = tempfile.mkdtemp(prefix="cnnzoo-site-")
-    atexit.register(shutil.rmtree, home, ignore_errors=True)
-    site = Path(home) / "site"
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    return Build(site, proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start)
-
-
 @pytest.fixture(scope="module")
-def site() -> Path:
-    build = build_site()
-    build.check()
-    return build.site
+def site(docs_build: Build) -> Path:
+    docs_build.check()
+    return docs_build.site
 
 
 def _page(site: Path, uri: str) -> str:
@@ -93,8 +36,8 @@ def _page(site: Path, uri: str) -> str:
 
 
 @pytest.mark.slow
-def test_mkdocs_build_strict() -> None:
-    build = build_site()
+def test_mkdocs_build_strict(docs_build: Build) -> None:
+    build = docs_build
     build.check()
     assert build.seconds < BUILD_BUDGET_S, f"the docs build took {build.seconds:.0f} s"
     print(f"docs build: {build.seconds:.1f} s")
@@ -263,7 +206,7 @@ def test_import_time_bench_json() -> None:
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "import_time.py"), "--json", "--repeat", "1"],
         cwd=ROOT,
-        env=_env(),
+        env=docs_env(),
         capture_output=True,
         text=True,
         timeout=900,

@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 
-from tests.docs.test_docs import ROOT, build_site
+from tests.docs.helpers import Build
+from tests.helpers import ROOT
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 SITE_NAME = "cnnzoo"
@@ -109,8 +110,8 @@ def _serve(directory: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    build = build_site()
+def base_url(docs_build: Build) -> Iterator[str]:
+    build = docs_build
     build.check()
     with _serve(build.site) as url:
         yield url
