@@ -1,8 +1,9 @@
 """MobileNetV4 convolutional variants (timm's implementation and layout and weights).
 
-Only the variants with public weights are listed: conv small/medium/large, the
-blur-pool medium and the anti-aliased large (timm's ``conv_aa_medium`` and
-``conv_small_035`` have none). The hybrid (attention) variants are not CNN-only.
+Listed: conv small/medium/large and, of timm's blur/anti-aliased variants, the two
+with public weights (``conv_blur_medium``, ``conv_aa_large``; ``conv_aa_medium`` has
+none). Not listed: timm's reduced-width ``conv_small_035`` (no weights) and
+``conv_small_050``, and the hybrid (attention) variants, which are not CNN-only.
 """
 
 from __future__ import annotations
