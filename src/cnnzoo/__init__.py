@@ -28,7 +28,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "create": ("cnnzoo.build.factory", "create"),
     "explain": ("cnnzoo.interpret.api", "explain"),
     "quantize": ("cnnzoo.deploy.quantization", "quantize"),
-    "fit": ("cnnzoo.train.fit", "fit"),
+    "fit": ("cnnzoo.train.loop", "fit"),
     # types
     "ModelConfig": ("cnnzoo.config", "ModelConfig"),
     "ZooModelProtocol": ("cnnzoo.models.base", "ZooModelProtocol"),
@@ -122,7 +122,7 @@ if TYPE_CHECKING:
     from cnnzoo.interpret.api import explain
     from cnnzoo.models.base import ZooModelProtocol
     from cnnzoo.train import losses, transfer
-    from cnnzoo.train.fit import fit
+    from cnnzoo.train.loop import fit
 
 
 def __getattr__(name: str) -> Any:

@@ -96,6 +96,10 @@ class TrainError(CnnzooError, ValueError):
     """A training configuration or data that cannot work together."""
 
 
+class FitOptionError(TrainError, TypeError):
+    """An option ``fit`` does not take, or ``config=`` plus options that contradict it."""
+
+
 class StageError(CnnzooError, ValueError):
     """A stage name the model's spec does not declare."""
 
@@ -155,6 +159,7 @@ __all__ = [
     "ExplainError",
     "ExportError",
     "ExportVerificationError",
+    "FitOptionError",
     "HeadSpecError",
     "HubFormatError",
     "ModelArgumentError",

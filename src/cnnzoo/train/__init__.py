@@ -1,26 +1,42 @@
-"""Training: ``fit``, ``distill``, their callbacks, losses and transfer-learning tools."""
+"""Training: ``fit``, ``distill``, their config, callbacks, tasks, losses and transfer tools.
+
+``fit(model, train, val, epochs=3, lr=1e-3)`` or, equivalently,
+``fit(model, train, val, config=FitConfig(epochs=3, lr=1e-3))``. What is optimised
+and measured is a :class:`Task` (``task="auto"`` picks classification or
+segmentation from the model; :class:`DistillationTask` trains a student on a
+teacher); :class:`Callback` objects see every epoch (:class:`EarlyStopping`,
+:class:`~cnnzoo.train.transfer.ProgressiveUnfreezing`).
+"""
 
 from __future__ import annotations
 
-from cnnzoo.errors import TrainError
-from cnnzoo.train.fit import (
-    OPTIMIZERS,
-    SCHEDULES,
-    EarlyStopping,
-    FitState,
-    History,
-    distill,
-    evaluate,
-    fit,
-    format_epoch,
+from cnnzoo.errors import FitOptionError, TrainError
+from cnnzoo.train.callbacks import Callback, EarlyStopping
+from cnnzoo.train.config import OPTIMIZERS, SCHEDULES, FitConfig
+from cnnzoo.train.loop import distill, evaluate, fit
+from cnnzoo.train.state import FitState, History, format_epoch
+from cnnzoo.train.tasks import (
+    ClassificationTask,
+    DistillationTask,
+    SegmentationTask,
+    Task,
+    TaskContext,
 )
 
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
+    "Callback",
+    "ClassificationTask",
+    "DistillationTask",
     "EarlyStopping",
+    "FitConfig",
+    "FitOptionError",
     "FitState",
     "History",
+    "SegmentationTask",
+    "Task",
+    "TaskContext",
     "TrainError",
     "distill",
     "evaluate",

@@ -10,7 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["CEDiceLoss", "DiceLoss", "distillation_loss", "segmentation_loss"]
+from cnnzoo._utils import did_you_mean
+from cnnzoo.errors import TrainError
+
+__all__ = ["SEGMENTATION_LOSSES", "CEDiceLoss", "DiceLoss", "distillation_loss",
+           "segmentation_loss"]
+
+# the names segmentation_loss() (and fit(loss=...) for segmenters) understand
+SEGMENTATION_LOSSES: tuple[str, ...] = ("ce", "dice", "ce+dice", "dice+ce")
 
 
 def _one_hot(targets: torch.Tensor, num_classes: int, ignore_index: int | None
@@ -20,7 +27,7 @@ def _one_hot(targets: torch.Tensor, num_classes: int, ignore_index: int | None
         else targets != ignore_index
     safe = torch.where(valid, targets, torch.zeros_like(targets))
     if int(safe.max()) >= num_classes if safe.numel() else False:
-        raise ValueError(f"a mask holds class {int(safe.max())} but the logits have only "
+        raise TrainError(f"a mask holds class {int(safe.max())} but the logits have only "
                          f"{num_classes} channels")
     one_hot = F.one_hot(safe, num_classes).permute(0, 3, 1, 2).to(torch.float32)
     return one_hot, valid.unsqueeze(1)
@@ -85,7 +92,11 @@ class CEDiceLoss(nn.Module):
 
 def segmentation_loss(name: str, *, label_smoothing: float = 0.0,
                       ignore_index: int | None = None) -> nn.Module:
-    """``"ce"``, ``"dice"`` or ``"ce+dice"`` as a loss module."""
+    """``"ce"``, ``"dice"`` or ``"ce+dice"`` as a loss module.
+
+    Raises:
+        TrainError: another name.
+    """
     key = name.lower().replace(" ", "")
     if key == "ce":
         return nn.CrossEntropyLoss(label_smoothing=label_smoothing,
@@ -94,7 +105,8 @@ def segmentation_loss(name: str, *, label_smoothing: float = 0.0,
         return DiceLoss(ignore_index=ignore_index)
     if key in ("ce+dice", "dice+ce"):
         return CEDiceLoss(ignore_index=ignore_index, label_smoothing=label_smoothing)
-    raise ValueError(f"unknown segmentation loss {name!r}; choose 'ce', 'dice' or 'ce+dice'")
+    raise TrainError(f"unknown segmentation loss {name!r}; choose 'ce', 'dice' or 'ce+dice'"
+                     + did_you_mean(key, SEGMENTATION_LOSSES))
 
 
 def distillation_loss(
@@ -112,6 +124,10 @@ def distillation_loss(
     divergence averaged over the batch. ``targets`` are class indices or soft labels
     (MixUp/CutMix).
 
+    Raises:
+        TrainError: a temperature ≤ 0, an alpha outside ``[0, 1]``, or logits of
+            different shapes.
+
     Example:
         >>> import torch
         >>> from cnnzoo.train.losses import distillation_loss
@@ -120,11 +136,11 @@ def distillation_loss(
         True
     """
     if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+        raise TrainError(f"temperature must be positive, got {temperature}")
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        raise TrainError(f"alpha must be in [0, 1], got {alpha}")
     if student_logits.shape != teacher_logits.shape:
-        raise ValueError(f"student logits {tuple(student_logits.shape)} and teacher logits "
+        raise TrainError(f"student logits {tuple(student_logits.shape)} and teacher logits "
                          f"{tuple(teacher_logits.shape)} differ: teacher and student must "
                          "predict the same classes")
     t = float(temperature)

@@ -18,16 +18,19 @@ parameters, though untouched by the optimiser, would see different activations).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 
-from cnnzoo._utils import did_you_mean
-from cnnzoo.errors import StageError
+from cnnzoo._utils import did_you_mean, unwrap
+from cnnzoo.errors import StageError, TrainError
 from cnnzoo.spec import REGISTRY
+from cnnzoo.train.callbacks import Callback
+from cnnzoo.train.state import FitState
 
 __all__ = [
     "ProgressiveUnfreezing",
@@ -46,11 +49,10 @@ _BN_HOOKS = "_cnnzoo_bn_eval_hooks"
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    from torch.optim.swa_utils import AveragedModel
-
-    while isinstance(model, nn.parallel.DistributedDataParallel | nn.DataParallel
-                     | AveragedModel):
-        model = model.module
+    """The zoo model inside DDP/DataParallel (:func:`cnnzoo._utils.unwrap`) and AveragedModel."""
+    model = unwrap(model)
+    while isinstance(model, AveragedModel):
+        model = unwrap(model.module)
     return model
 
 
@@ -67,7 +69,7 @@ def stages(model: nn.Module) -> dict[str, tuple[str, ...]]:
     own = getattr(model, "stage_modules", None)
     if isinstance(own, Mapping) and own:
         return {str(k): tuple(v) for k, v in own.items()}
-    arch = (getattr(model, "pretrained_cfg", None) or {}).get("architecture")
+    arch = _architecture(model)
     if not arch:
         raise StageError(
             f"{type(model).__name__} carries no pretrained_cfg['architecture']; build it with "
@@ -82,6 +84,13 @@ def stages(model: nn.Module) -> dict[str, tuple[str, ...]]:
 
 
 _stage_table = stages  # for functions whose ``stages`` argument shadows the name
+
+
+def _architecture(model: nn.Module) -> str | None:
+    """``pretrained_cfg["architecture"]`` (a dict or a ModelConfig), if the model has one."""
+    cfg = getattr(model, "pretrained_cfg", None)
+    arch = cfg.get("architecture") if isinstance(cfg, Mapping) else None
+    return str(arch) if arch else None
 
 
 def _matches(name: str, prefix: str) -> bool:
@@ -129,7 +138,7 @@ def _check_stages(model: nn.Module, names: Iterable[str]) -> list[str]:
 
 
 def _arch(model: nn.Module) -> str:
-    arch = (getattr(_unwrap(model), "pretrained_cfg", None) or {}).get("architecture")
+    arch = _architecture(_unwrap(model))
     return repr(arch) if arch else type(_unwrap(model)).__name__
 
 
@@ -263,7 +272,7 @@ class TrainableCount:
     def percent(self) -> float:
         return 100.0 * self.trainable / self.total if self.total else 0.0
 
-    def __iter__(self):  # (trainable, total, percent) unpacking
+    def __iter__(self) -> Iterator[float]:  # (trainable, total, percent) unpacking
         return iter((self.trainable, self.total, self.percent))
 
     def __str__(self) -> str:
@@ -320,6 +329,7 @@ def param_groups(
 
     Raises:
         StageError: ``lr`` names a stage the model does not have.
+        TrainError: a ``layer_decay`` outside ``(0, 1]``.
 
     Example:
         >>> import cnnzoo
@@ -341,7 +351,7 @@ def param_groups(
     else:
         explicit = {s: float(lr) for s in order}
     if layer_decay is not None and not 0.0 < layer_decay <= 1.0:
-        raise ValueError(f"layer_decay must be in (0, 1], got {layer_decay}")
+        raise TrainError(f"layer_decay must be in (0, 1], got {layer_decay}")
     stage_lr = {}
     for i, stage in enumerate(order):
         base = default_lr * (layer_decay ** (len(order) - 1 - i) if layer_decay else 1.0)
@@ -370,7 +380,7 @@ def param_groups(
     return groups
 
 
-class ProgressiveUnfreezing:
+class ProgressiveUnfreezing(Callback):
     """A :func:`cnnzoo.train.fit` callback: head only → late stages → all.
 
     At the start of training every stage but the head is frozen; at each milestone
@@ -386,6 +396,11 @@ class ProgressiveUnfreezing:
         lr_decay: learning-rate factor per stage of distance from the head (``None``
             leaves the optimizer's learning rates as they are).
         bn_eval: keep BatchNorm of frozen stages in eval mode (see :func:`freeze`).
+
+    Raises:
+        StageError: a phase names an unknown stage, or the optimizer lacks parameters
+            it would unfreeze (at the start of training).
+        TrainError: milestones that do not match the phases.
 
     Example:
         >>> from cnnzoo.train.transfer import ProgressiveUnfreezing
@@ -413,7 +428,8 @@ class ProgressiveUnfreezing:
         late = backbone[len(backbone) // 2:]
         return [[order[-1]], late, ["all"]] if late else [[order[-1]], ["all"]]
 
-    def on_fit_start(self, state: Any) -> None:
+    def on_fit_start(self, state: FitState) -> None:
+        """Check the phases, freeze everything, scale the learning rates, start phase 1."""
         model = _unwrap(state.model)
         order = list(_stage_table(model))
         if self.phases is None:
@@ -424,7 +440,7 @@ class ProgressiveUnfreezing:
             n = len(self.phases)
             self.milestones = [round(state.epochs * i / n) for i in range(1, n)]
         if len(self.milestones) != len(self.phases) - 1:
-            raise ValueError(f"{len(self.phases)} phases need {len(self.phases) - 1} "
+            raise TrainError(f"{len(self.phases)} phases need {len(self.phases) - 1} "
                              f"milestones, got {self.milestones}")
         in_optimizer = {id(p) for g in state.optimizer.param_groups for p in g["params"]}
         missing = [n for n, p in model.named_parameters() if id(p) not in in_optimizer]
@@ -446,8 +462,11 @@ class ProgressiveUnfreezing:
                     group["initial_lr"] = group["lr"] = base * self.lr_decay ** distance[stage]
         self.on_epoch_start(state, 0)  # the first phase's stages train from the start
 
-    def on_epoch_start(self, state: Any, epoch: int) -> None:
-        assert self.phases is not None and self.milestones is not None
+    def on_epoch_start(self, state: FitState, epoch: int) -> None:
+        """Unfreeze the phases whose milestone has come (and tell ``fit`` they changed)."""
+        if self.phases is None or self.milestones is None:
+            raise TrainError("ProgressiveUnfreezing.on_fit_start() must run first; pass the "
+                             "callback to fit(callbacks=[...])")
         target = sum(1 for m in self.milestones if epoch >= m)
         while self.phase < target:
             self.phase += 1
