@@ -274,7 +274,7 @@ def test_image_folder_keeps_class_names(tmp_path):
 
 
 def test_finetune_cli_on_a_folder_and_publish(tmp_path, capsys, monkeypatch):
-    from .hubserver import HubServer, use_endpoint
+    from tests.hub.hubserver import HubServer, use_endpoint
 
     root = _write_digit_folder(tmp_path / "imgs", per_class=20)
     out = tmp_path / "out"
