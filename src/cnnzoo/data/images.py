@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -167,17 +168,19 @@ def _from_path(path: Path, cfg: Mapping[str, Any], limit: int | None, what: str)
     return ImageData(load_images(files[:limit or None], cfg), None, f"images in {path}")
 
 
-def _from_iterable(data: Iterable[Any], cfg: Mapping[str, Any], limit: int | None
-                   ) -> ImageData:
+def _from_iterable(data: Any, cfg: Mapping[str, Any], limit: int | None) -> ImageData:
     """A ``DataLoader`` (batches), a ``Dataset`` (samples) or a list of images."""
-    if not isinstance(data, Iterable):
+    try:
+        items = iter(data)  # a map-style Dataset iterates through __getitem__
+    except TypeError:
         raise DataError(f"cannot read images from a {type(data).__name__}; give 'digits', a "
-                        "folder, a list of images, a tensor [N, C, H, W] or a DataLoader")
+                        "folder, a list of images, a tensor [N, C, H, W] or a DataLoader"
+                        ) from None
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     images: list[Any] = []
     count = 0
-    for item in data:
+    for item in items:
         if limit and count >= limit:
             break
         pair = isinstance(item, tuple | list) and len(item) == 2
@@ -224,6 +227,17 @@ def _checked(data: ImageData, cfg: Mapping[str, Any], what: str, dynamic_hw: boo
 # -- the digits --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 digits (pixels 0…16 ``[N, 8, 8]``, labels), read once."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    images, target = np.asarray(data.images), np.asarray(data.target)
+    images.flags.writeable = target.flags.writeable = False  # shared by every caller
+    return images, target
+
+
 def _resized_digits(pixels: np.ndarray, input_size: Sequence[int]) -> torch.Tensor:
     """Digits ``[N, 8, 8]`` (0…16) in 0…1, resized bilinearly and repeated over the channels."""
     channels, height, width = (int(v) for v in input_size)
@@ -261,21 +275,19 @@ def digits_split(cfg: Mapping[str, Any], split: str = "train", limit: int | None
     Raises:
         DataError: an unknown split, or a config without ``input_size``.
     """
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     if split not in ("train", "test"):
         raise DataError(f"digits split {split!r} is not one of train, test")
     if not cfg.get("input_size"):
         raise DataError("the digits need the model's input_size (C, H, W)")
-    data = load_digits()
-    target = data.target
+    pixels, target = _digits()
     train, test = train_test_split(np.arange(len(target)), test_size=0.2, random_state=0,
                                    stratify=target)
     index = train if split == "train" else test
     if limit:
         index = index[:limit]  # the split is shuffled: any prefix mixes the classes
-    images = _normalized(_resized_digits(data.images[index], cfg["input_size"]),
+    images = _normalized(_resized_digits(pixels[index], cfg["input_size"]),
                          cfg.get("mean") or (0.5,), cfg.get("std") or (0.5,))
     return images.numpy().astype(np.float32), target[index].astype(np.int64)
 
@@ -291,9 +303,7 @@ def sample_digits(n: int, input_size: Sequence[int], mean: Sequence[float] | Non
         >>> tuple(sample_digits(3, (3, 16, 16)).shape)
         (3, 3, 16, 16)
     """
-    from sklearn.datasets import load_digits
-
-    pixels = load_digits().images
+    pixels, _ = _digits()
     images = _resized_digits(pixels[np.linspace(0, len(pixels) - 1, n).astype(int)],
                              input_size)
     if mean is not None and std is not None:
