@@ -31,12 +31,8 @@ import contextlib
 import json
 import math
 import os
-import re
-import shutil
-import tempfile
 import time
-import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +41,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnzoo.errors import CnnzooError, ExportError, ExportVerificationError
+from cnnzoo._utils import eval_mode, text_table, unwrap
+from cnnzoo.data.images import sample_digits
+from cnnzoo.deploy.capture import capture_dynamic, failing_ops, first_lines, size_multiple
+from cnnzoo.deploy.runtime import (
+    INPUT_NAME,
+    METADATA_KEY,
+    OUTPUT_NAME,
+    PT2_METADATA_FILE,
+    ModelSource,
+    commit,
+    configured_input_size,
+    file_size,
+    metadata_for,
+    ort_session,
+    read_metadata,
+    resolve_input_size,
+    resolve_model,
+    staging,
+)
+from cnnzoo.errors import ExportError, ExportVerificationError
 
 __all__ = [
     "DEFAULT_ATOL",
@@ -55,18 +70,18 @@ __all__ = [
     "ExportReport",
     "ExportVerificationError",
     "VerifyCheck",
+    "metadata_for",
     "read_metadata",
+    "resolve_model",
     "to_exported_program",
     "to_onnx",
 ]
 
 DEFAULT_ATOL = 1e-4
 DEFAULT_RTOL = 1e-4
-METADATA_KEY = "cnnzoo"
-INPUT_NAME = "input"
-OUTPUT_NAME = "logits"
-PT2_METADATA_FILE = "cnnzoo.json"
 # ONNX protobuf files cannot exceed 2 GiB; bigger models keep their weights beside them.
+_PROTOBUF_LIMIT = 1_800_000_000
+
 _PROTOBUF_LIMIT = 1_800_000_000
 _MAX_DIM = 4096
 
@@ -159,11 +174,10 @@ class ExportReport:
         ]
 
     def table(self) -> str:
-        from cnnzoo.cli import render_table
-
-        text = render_table(("export", "value"), self.summary_rows())
+        """The report as aligned text tables (summary, then one row per check)."""
+        text = text_table(("export", "value"), self.summary_rows())
         if self.checks:
-            text += "\n\n" + render_table(
+            text += "\n\n" + text_table(
                 ("inputs", "shape", "max abs diff", "max rel diff", "top-1 agree",
                  "tolerance", "result"), self.check_rows())
         return text
@@ -192,295 +206,6 @@ def _fmt_bytes(n: int) -> str:
     if n >= 1e6:
         return f"{n / 1e6:.1f} MB"
     return f"{n / 1e3:.1f} kB"
-
-
-# -- the model and its preprocessing -----------------------------------------------------
-
-
-def resolve_model(model: nn.Module | str | os.PathLike[str], *,
-                  pretrained: bool | str = False) -> nn.Module:
-    """A module as is, or ``cnnzoo.create()`` of a registered name or a saved model folder."""
-    if isinstance(model, nn.Module):
-        return model
-    if not isinstance(model, (str, os.PathLike)):
-        raise ExportError(f"expected a model, a model name or a folder, got {type(model).__name__}")
-    import cnnzoo
-
-    text = os.fspath(model)
-    path = Path(text)
-    if path.is_dir():
-        return cnnzoo.create(str(path.resolve()))
-    if path.suffix or os.sep in text or text.startswith("."):
-        if not path.exists():
-            raise ExportError(f"{text!r}: no such file or directory")
-        raise ExportError(f"{text!r} is a file; expected a model name or a saved model folder")
-    return cnnzoo.create(text, pretrained=pretrained)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-        return model.module
-    return model
-
-
-def model_cfg(model: nn.Module) -> dict[str, Any]:
-    """The model's ``pretrained_cfg`` with the spec's defaults filled in."""
-    cfg = dict(getattr(model, "pretrained_cfg", None) or {})
-    arch = cfg.get("architecture")
-    spec = None
-    if arch:
-        from cnnzoo.spec import REGISTRY
-
-        with contextlib.suppress(CnnzooError):
-            spec = REGISTRY.get(arch)
-    if spec is not None:
-        cfg.setdefault("input_size", spec.input_size)
-        cfg["task"] = spec.task
-    cfg.setdefault("task", "classification")
-    return cfg
-
-
-def _input_size(model: nn.Module, cfg: Mapping[str, Any],
-                input_size: Sequence[int] | None) -> tuple[int, int, int]:
-    default = tuple(int(v) for v in cfg.get("input_size") or ())
-    if input_size is None:
-        if len(default) != 3:
-            raise ExportError("the model has no pretrained_cfg['input_size']; pass "
-                              "input_size=(C, H, W)")
-        return default  # type: ignore[return-value]
-    size = tuple(int(v) for v in input_size)
-    if len(size) == 2:
-        channels = default[0] if default else int(getattr(model, "in_chans", 3))
-        size = (channels, *size)
-    if len(size) != 3 or any(v <= 0 for v in size):
-        raise ExportError("input_size must be (C, H, W) or (H, W) with positive sizes, got "
-                          f"{input_size}")
-    return size  # type: ignore[return-value]
-
-
-def metadata_for(model: nn.Module, input_size: Sequence[int]) -> dict[str, Any]:
-    """The JSON-ready preprocessing, labels and identity written into an export."""
-    from cnnzoo import __version__
-
-    cfg = model_cfg(model)
-    channels = int(input_size[0])
-    labels = cfg.get("labels")
-    return {
-        "architecture": cfg.get("architecture"),
-        "task": cfg.get("task", "classification"),
-        "tag": cfg.get("tag"),
-        "input_size": [int(v) for v in input_size],
-        "mean": [float(v) for v in (cfg.get("mean") or (0.5,) * channels)],
-        "std": [float(v) for v in (cfg.get("std") or (0.5,) * channels)],
-        "crop_pct": float(cfg.get("crop_pct") or 1.0),
-        "interpolation": str(cfg.get("interpolation") or "bilinear"),
-        "num_classes": cfg.get("num_classes"),
-        "labels": list(labels) if labels and not isinstance(labels, str) else None,
-        "input_name": INPUT_NAME,
-        "output_name": OUTPUT_NAME,
-        "cnnzoo_version": __version__,
-    }
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The cnnzoo metadata (preprocessing, labels, architecture) of an ``.onnx`` or ``.pt2`` file.
-
-    The result is a ``pretrained_cfg``-like dict that :func:`cnnzoo.data.eval_transform`
-    accepts. Raises :class:`ExportError` when the file does not exist or carries none.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{str(path)!r}: no such file")
-    if path.suffix == ".pt2":
-        extra = {PT2_METADATA_FILE: ""}
-        torch.export.load(path, extra_files=extra)
-        raw = extra[PT2_METADATA_FILE]
-    else:
-        import onnx
-
-        try:
-            proto = onnx.load(str(path), load_external_data=False)
-        except Exception as exc:
-            raise ExportError(f"{str(path)!r} is not an ONNX model: {exc}") from exc
-        raw = next((p.value for p in proto.metadata_props if p.key == METADATA_KEY), "")
-    if not raw:
-        raise ExportError(
-            f"{str(path)!r} carries no cnnzoo metadata (preprocessing and labels); export it "
-            "with cnnzoo.export.to_onnx"
-        )
-    meta = json.loads(raw)
-    for key in ("input_size", "mean", "std"):
-        if meta.get(key) is not None:
-            meta[key] = tuple(meta[key])
-    if meta.get("labels") is not None:
-        meta["labels"] = tuple(meta["labels"])
-    return meta
-
-
-def sample_digits(n: int, input_size: Sequence[int], mean: Sequence[float] | None = None,
-                  std: Sequence[float] | None = None) -> torch.Tensor:
-    """``n`` real handwritten digits (of varied classes) as a ``[n, C, H, W]`` batch."""
-    from sklearn.datasets import load_digits
-
-    from cnnzoo.data import _per_channel
-
-    channels, height, width = (int(v) for v in input_size)
-    data = load_digits()
-    index = np.linspace(0, len(data.images) - 1, n).astype(int)
-    images = torch.tensor(data.images[index], dtype=torch.float32).unsqueeze(1) / 16.0
-    images = torch.nn.functional.interpolate(images, size=(height, width), mode="bilinear",
-                                             align_corners=False).clamp_(0.0, 1.0)
-    images = images.expand(-1, channels, -1, -1).contiguous()
-    if mean is not None and std is not None:
-        m = torch.tensor(_per_channel(mean, channels)).view(1, -1, 1, 1)
-        s = torch.tensor(_per_channel(std, channels)).view(1, -1, 1, 1)
-        images = (images - m) / s
-    return images
-
-
-# -- capture ---------------------------------------------------------------------------
-
-
-def _size_multiple(model: nn.Module) -> int:
-    multiple = getattr(model, "size_multiple", None)
-    if isinstance(multiple, int) and multiple > 0:
-        return multiple
-    info = getattr(model, "feature_info", None)
-    reductions = []
-    if isinstance(info, list):
-        reductions = [int(d.get("reduction", 1)) for d in info if isinstance(d, dict)]
-    elif info is not None and hasattr(info, "reduction"):
-        with contextlib.suppress(Exception):
-            reductions = [int(r) for r in info.reduction()]
-    return max(reductions, default=32)
-
-
-def _dynamic_shapes(batch: bool, spatial: int | None) -> dict[str, Any] | None:
-    from torch.export import Dim
-
-    axes: dict[int, Any] = {}
-    if batch:
-        axes[0] = Dim("batch", min=1, max=_MAX_DIM)
-    if spatial:
-        top = max(1, _MAX_DIM // spatial)
-        axes[2] = spatial * Dim("height_blocks", min=1, max=top)
-        axes[3] = spatial * Dim("width_blocks", min=1, max=top)
-    return {"x": axes} if axes else None
-
-
-class _Wrapper(nn.Module):
-    """Names the input ``x`` for ``dynamic_shapes`` whatever the model's forward calls it."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> Any:
-        return self.model(x)
-
-
-def _module_names(model: nn.Module) -> dict[int, str]:
-    return {id(m): name for name, m in model.named_modules()}
-
-
-def _where_in_model(exc: BaseException, model: nn.Module) -> str:
-    """The innermost module of ``model`` (and source line) active when ``exc`` was raised."""
-    names = _module_names(model)
-    found = ""
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        owner = frame.f_locals.get("self")
-        if isinstance(owner, nn.Module) and id(owner) in names:
-            name = names[id(owner)] or "<root>"
-            found = (f"module {name!r} ({type(owner).__name__}), "
-                     f"{Path(frame.f_code.co_filename).name}:{lineno}")
-    return found
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _first_lines(exc: BaseException, n: int = 6) -> str:
-    text = _ANSI.sub("", str(exc)).strip() or type(exc).__name__
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return "\n".join(lines[:n])
-
-
-def _capture(model: nn.Module, example: torch.Tensor, dynamic: dict[str, Any] | None,
-             what: str) -> torch.export.ExportedProgram:
-    """``torch.export.export``: non-strict first, then strict (as torch.onnx does)."""
-    wrapper = _Wrapper(model).eval()
-    errors: list[BaseException] = []
-    for strict in (False, True):
-        try:
-            return torch.export.export(wrapper, (example,), dynamic_shapes=dynamic,
-                                       strict=strict)
-        except Exception as exc:
-            errors.append(exc)
-            if _is_constraint_error(exc):
-                break  # strict tracing would specialise the same way
-    exc = errors[0]
-    where = _where_in_model(exc, model)
-    raise ExportError(
-        f"torch.export could not capture {what}"
-        + (f" in {where}" if where else "")
-        + f": {type(exc).__name__}: {_first_lines(exc)}"
-    ) from exc
-
-
-def _is_constraint_error(exc: BaseException) -> bool:
-    text = str(exc)
-    return "Constraints violated" in text or "specialized it to be a constant" in text
-
-
-def _failing_ops(exc: BaseException, program: torch.export.ExportedProgram) -> str:
-    """Name the graph op(s) (and their modules) that an exporter error message mentions."""
-    text = "".join(traceback.format_exception_only(type(exc), exc))
-    cause = exc.__cause__
-    while cause is not None:
-        text += "".join(traceback.format_exception_only(type(cause), cause))
-        cause = cause.__cause__
-    hits: dict[str, str] = {}
-    for node in program.graph.nodes:
-        if node.op != "call_function":
-            continue
-        target = str(node.target)
-        short = re.sub(r"^torch\.ops\.", "", target)
-        if short in text or target in text or f"%{node.name} " in text:
-            stack = node.meta.get("nn_module_stack") or {}
-            module = ""
-            if stack:
-                path, cls = list(stack.values())[-1]
-                path = re.sub(r"^(L\['self'\]\.|model\.)", "", str(path))
-                cls_name = getattr(cls, "__name__", None) or str(cls).rsplit(".", 1)[-1]
-                module = f" in module {path!r} ({cls_name})"
-            hits.setdefault(short, f"op {short}{module}")
-    if not hits:
-        match = re.search(r"(aten\.\w+(?:\.\w+)?|\w+::\w+)", text)
-        return f"op {match.group(1)}" if match else ""
-    custom = [v for k, v in hits.items() if not k.startswith(("aten.", "prims."))]
-    return "; ".join((custom or list(hits.values()))[:3])
-
-
-# -- writing safely ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def staging(path: Path) -> Iterator[Path]:
-    """A temporary directory beside ``path``; whatever is left in it is removed on exit."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def commit(staged: Path, path: Path) -> None:
-    """Move a staged file (and its ``.data`` external weights) into place, the model last."""
-    data = staged.with_name(staged.name + ".data")
-    if data.exists():
-        os.replace(data, path.with_name(path.name + ".data"))
-    os.replace(staged, path)
 
 
 # -- verification -----------------------------------------------------------------------
@@ -539,82 +264,156 @@ def _verification_inputs(input_size: tuple[int, int, int], meta: Mapping[str, An
     return cases
 
 
-def _session(path: Path):
-    import onnxruntime as ort
+def _raise_if_failed(report: ExportReport) -> None:
+    bad = [c for c in report.checks if not c.passed]
+    if bad:
+        worst = max(bad, key=lambda c: c.max_abs_diff)
+        raise ExportVerificationError(
+            f"the {report.format} export of {report.architecture or 'the model'} does not "
+            f"match eager PyTorch: max abs diff {worst.max_abs_diff:.3g} > tolerance "
+            f"{worst.tolerance:.3g} on {worst.inputs} (top-1 agreement "
+            f"{worst.top1_agreement:.1%}); nothing was written to {str(report.path)!r}",
+            report,
+        )
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, torch.get_num_threads())
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-
-# -- the exports ------------------------------------------------------------------------
+# -- the shared prologue: resolve, check, capture -------------------------------------------
 
 
 @dataclass
-class _Prepared:
+class _Captured:
+    """A model ready to export: its metadata, an example input and the captured program."""
+
     model: nn.Module
+    what: str
     meta: dict[str, Any]
     input_size: tuple[int, int, int]
     example: torch.Tensor
-    what: str
+    dynamic_batch: bool
+    program: torch.export.ExportedProgram | None
+    dynamic_axes: dict[str, str]
     spatial: int | None
+    notes: list[str]
+    start: float
+
+    def take_program(self) -> torch.export.ExportedProgram:
+        """The captured program, released from here (big models need the memory back)."""
+        program, self.program = self.program, None
+        if program is None:
+            raise ExportError("the captured program was already used")
+        return program
+
+    def report(self, path: Path, fmt: str, *, opset: int | None, exporter: str,
+               atol: float, rtol: float) -> ExportReport:
+        return ExportReport(
+            path=path, format=fmt, architecture=self.meta["architecture"],
+            task=self.meta["task"], input_size=self.input_size, opset=opset,
+            dynamic_axes=self.dynamic_axes, file_size=0,
+            exporter=f"{exporter}, torch {torch.__version__}", atol=atol, rtol=rtol,
+            notes=self.notes, metadata=self.meta,
+        )
+
+    def verify(self, report: ExportReport, run: Callable[[torch.Tensor], Sequence[np.ndarray]],
+               failure: str) -> None:
+        """Compare ``run`` with eager PyTorch on every verification input; raise on a mismatch."""
+        cases = _verification_inputs(self.input_size, self.meta, self.dynamic_batch,
+                                     self.spatial, self.example.shape[0])
+        for name, inputs in cases:
+            with torch.no_grad():
+                eager = _leaves(self.model(inputs))
+                try:
+                    outputs = run(inputs)
+                except Exception as exc:
+                    raise ExportError(f"{failure} on {name} {tuple(inputs.shape)}: "
+                                      f"{first_lines(exc, 3)}") from exc
+            report.checks.append(_compare(name, inputs, eager, outputs, report.atol,
+                                          report.rtol))
+        report.seconds = time.perf_counter() - self.start
+        _raise_if_failed(report)
 
 
-def _prepare(model: nn.Module | str | os.PathLike[str], input_size: Sequence[int] | None,
-             example_batch: int = 2) -> _Prepared:
-    model = _unwrap(resolve_model(model))
-    cfg = model_cfg(model)
-    size = _input_size(model, cfg, input_size)
-    meta = metadata_for(model, size)
-    what = repr(meta["architecture"] or type(model).__name__)
-    example = torch.randn(example_batch, *size, generator=torch.Generator().manual_seed(1))
+def _checked_example(model: nn.Module, size: tuple[int, int, int], what: str,
+                     batch: int = 2) -> torch.Tensor:
+    """A random example batch that ``model`` accepts (else a clear :class:`ExportError`)."""
+    example = torch.randn(batch, *size, generator=torch.Generator().manual_seed(1))
     try:
         with torch.no_grad():
             model(example)
     except Exception as exc:
+        configured = configured_input_size(model)
         raise ExportError(
             f"{what} does not accept inputs of size {'x'.join(map(str, size))} "
             f"(C x H x W; its configured input is "
-            f"{'x'.join(str(v) for v in cfg.get('input_size') or ()) or 'unknown'}): "
-            f"{type(exc).__name__}: {_first_lines(exc, 3)}"
+            f"{'x'.join(map(str, configured)) if configured else 'unknown'}): "
+            f"{type(exc).__name__}: {first_lines(exc, 3)}"
         ) from exc
-    spatial = _size_multiple(model) if meta["task"] == "segmentation" else None
-    return _Prepared(model, meta, size, example, what, spatial)
+    return example
 
 
-def _capture_dynamic(prep: _Prepared, dynamic_batch: bool, notes: list[str]
-                     ) -> tuple[torch.export.ExportedProgram, dict[str, str], int | None]:
-    spatial = prep.spatial
-    if spatial:
-        try:
-            program = _capture(prep.model, prep.example,
-                               _dynamic_shapes(dynamic_batch, spatial), prep.what)
-            axes = {"0": "batch"} if dynamic_batch else {}
-            axes.update({"2": f"height ({spatial}n)", "3": f"width ({spatial}n)"})
-            return program, axes, spatial
-        except ExportError as exc:
-            if not _is_constraint_error(exc.__cause__ or exc):
-                raise
-            notes.append(
-                "height and width are fixed: the model specialises on the input size "
-                "(e.g. int(x.shape[-2]) in its forward), so only the batch axis is dynamic"
-            )
+@contextlib.contextmanager
+def _captured(model: ModelSource, input_size: Sequence[int] | None, dynamic_batch: bool
+              ) -> Iterator[_Captured]:
+    """Both exporters' prologue: the module in eval mode, checked and captured.
+
+    The model's train/eval modes are restored when the block ends.
+    """
+    start = time.perf_counter()
+    module = unwrap(resolve_model(model))
+    size = resolve_input_size(module, input_size)
+    meta = metadata_for(module, size)
+    what = repr(meta["architecture"] or type(module).__name__)
+    with eval_mode(module):
+        example = _checked_example(module, size, what)
+        spatial = size_multiple(module) if meta["task"] == "segmentation" else None
+        notes: list[str] = []
+        program, axes, spatial = capture_dynamic(module, example, what=what,
+                                                 dynamic_batch=dynamic_batch,
+                                                 spatial=spatial, notes=notes)
+        captured = _Captured(module, what, meta, size, example, dynamic_batch, program, axes,
+                             spatial, notes, start)
+        del program  # held by ``captured`` only, so the exporter can release it
+        yield captured
+
+
+# -- ONNX --------------------------------------------------------------------------------
+
+
+def _translate(captured: _Captured, opset: int) -> Any:
+    """The ONNX program of the captured model (``torch.onnx.export(dynamo=True)``)."""
+    program = captured.take_program()
     try:
-        program = _capture(prep.model, prep.example, _dynamic_shapes(dynamic_batch, None),
-                           prep.what)
-    except ExportError as exc:
-        if dynamic_batch and _is_constraint_error(exc.__cause__ or exc):
-            raise ExportError(
-                f"{prep.what} cannot be exported with a dynamic batch axis (its forward "
-                f"specialises the batch size); pass dynamic_batch=False. {exc}"
-            ) from exc
-        raise
-    return program, ({"0": "batch"} if dynamic_batch else {}), None
+        onnx_program = torch.onnx.export(
+            program, (captured.example,), dynamo=True, opset_version=opset,
+            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], optimize=True,
+            verbose=False,
+        )
+    except Exception as exc:
+        failing = failing_ops(exc, program)
+        root: BaseException = exc
+        while root.__cause__ is not None:
+            root = root.__cause__
+        raise ExportError(
+            f"ONNX translation of {captured.what} failed"
+            + (f" at {failing}" if failing else "")
+            + f": {type(root).__name__}: {first_lines(root, 2)}"
+        ) from exc
+    if onnx_program is None:
+        raise ExportError("torch.onnx.export returned no ONNX program")
+    onnx_program.model.metadata_props[METADATA_KEY] = json.dumps(captured.meta)
+    return onnx_program
+
+
+def _check_onnx(path: Path) -> None:
+    import onnx
+
+    try:
+        onnx.checker.check_model(str(path), full_check=False)
+    except Exception as exc:
+        raise ExportError(f"onnx.checker rejected the exported model: {exc}") from exc
 
 
 def to_onnx(
-    model: nn.Module | str | os.PathLike[str],
+    model: ModelSource,
     path: str | os.PathLike[str],
     *,
     input_size: Sequence[int] | None = None,
@@ -658,104 +457,40 @@ def to_onnx(
         >>> report.verified, report.top1_agreement
         (True, 1.0)
     """
-    start = time.perf_counter()
     path = Path(path)
-    prep = _prepare(model, input_size)
-    was_training = prep.model.training
-    prep.model.eval()
-    try:
-        return _to_onnx(prep, path, dynamic_batch=dynamic_batch, opset=opset, verify=verify,
-                        atol=atol, rtol=rtol, external_data=external_data, start=start)
-    finally:
-        prep.model.train(was_training)
-
-
-def _to_onnx(prep: _Prepared, path: Path, *, dynamic_batch: bool, opset: int, verify: bool,
-             atol: float, rtol: float, external_data: bool | None, start: float
-             ) -> ExportReport:
-    import onnx
-
-    notes: list[str] = []
-    program, axes, spatial = _capture_dynamic(prep, dynamic_batch, notes)
-    try:
-        onnx_program = torch.onnx.export(
-            program, (prep.example,), dynamo=True, opset_version=opset,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], optimize=True,
-            verbose=False,
-        )
-    except Exception as exc:
-        failing = _failing_ops(exc, program)
-        root = exc
-        while root.__cause__ is not None:
-            root = root.__cause__
-        raise ExportError(
-            f"ONNX translation of {prep.what} failed"
-            + (f" at {failing}" if failing else "")
-            + f": {type(root).__name__}: {_first_lines(root, 2)}"
-        ) from exc
-    onnx_program.model.metadata_props[METADATA_KEY] = json.dumps(prep.meta)
-    weight_bytes = sum(t.numel() * t.element_size() for t in prep.model.state_dict().values())
-    if external_data is None:
-        external_data = weight_bytes > _PROTOBUF_LIMIT
-    report = ExportReport(
-        path=path, format="onnx", architecture=prep.meta["architecture"],
-        task=prep.meta["task"], input_size=prep.input_size, opset=opset, dynamic_axes=axes,
-        file_size=0, exporter=f"torch.onnx.export(dynamo=True), torch {torch.__version__}",
-        atol=atol, rtol=rtol, notes=notes, metadata=prep.meta,
-    )
-    with staging(path) as tmp:
-        staged = tmp / path.name
-        try:
-            onnx_program.save(staged, external_data=external_data)
-        except Exception as exc:
-            raise ExportError(f"writing the ONNX model failed: {type(exc).__name__}: {exc}"
-                              ) from exc
-        del onnx_program, program
-        report.file_size = staged.stat().st_size + (
-            staged.with_name(staged.name + ".data").stat().st_size
-            if staged.with_name(staged.name + ".data").exists() else 0)
-        if verify:
+    with _captured(model, input_size, dynamic_batch) as captured:
+        onnx_program = _translate(captured, opset)
+        report = captured.report(path, "onnx", opset=opset,
+                                 exporter="torch.onnx.export(dynamo=True)", atol=atol, rtol=rtol)
+        if external_data is None:
+            weights = captured.model.state_dict().values()
+            external_data = sum(t.numel() * t.element_size() for t in weights) > _PROTOBUF_LIMIT
+        with staging(path) as tmp:
+            staged = tmp / path.name
             try:
-                onnx.checker.check_model(str(staged), full_check=False)
+                onnx_program.save(staged, external_data=external_data)
             except Exception as exc:
-                raise ExportError(f"onnx.checker rejected the exported model: {exc}") from exc
-            session = _session(staged)
-            report.providers = list(session.get_providers())
-            cases = _verification_inputs(prep.input_size, prep.meta, dynamic_batch, spatial,
-                                         prep.example.shape[0])
-            for name, inputs in cases:
-                with torch.no_grad():
-                    eager = _leaves(prep.model(inputs))
-                try:
-                    outputs = session.run(None, {INPUT_NAME: inputs.numpy()})
-                except Exception as exc:
-                    raise ExportError(
-                        f"onnxruntime failed to run the export on {name} "
-                        f"{tuple(inputs.shape)}: {_first_lines(exc, 3)}") from exc
-                report.checks.append(_compare(name, inputs, eager, outputs, atol, rtol))
-            del session
-            report.seconds = time.perf_counter() - start
-            _raise_if_failed(report)
-        commit(staged, path)
-    report.seconds = time.perf_counter() - start
+                raise ExportError(f"writing the ONNX model failed: {type(exc).__name__}: {exc}"
+                                  ) from exc
+            del onnx_program
+            report.file_size = file_size(staged)
+            if verify:
+                _check_onnx(staged)
+                session = ort_session(staged)
+                report.providers = list(session.get_providers())
+                captured.verify(report, lambda x: session.run(None, {INPUT_NAME: x.numpy()}),
+                                "onnxruntime failed to run the export")
+                del session
+            commit(staged, path)
+        report.seconds = time.perf_counter() - captured.start
     return report
 
 
-def _raise_if_failed(report: ExportReport) -> None:
-    bad = [c for c in report.checks if not c.passed]
-    if bad:
-        worst = max(bad, key=lambda c: c.max_abs_diff)
-        raise ExportVerificationError(
-            f"the {report.format} export of {report.architecture or 'the model'} does not "
-            f"match eager PyTorch: max abs diff {worst.max_abs_diff:.3g} > tolerance "
-            f"{worst.tolerance:.3g} on {worst.inputs} (top-1 agreement "
-            f"{worst.top1_agreement:.1%}); nothing was written to {str(report.path)!r}",
-            report,
-        )
+# -- torch.export programs ------------------------------------------------------------------
 
 
 def to_exported_program(
-    model: nn.Module | str | os.PathLike[str],
+    model: ModelSource,
     path: str | os.PathLike[str],
     *,
     input_size: Sequence[int] | None = None,
@@ -771,46 +506,38 @@ def to_exported_program(
     batch sizes 1 and 3. The cnnzoo metadata is stored as the extra file
     ``cnnzoo.json`` (read it with :func:`read_metadata`). Load the program with
     ``torch.export.load(path).module()``.
+
+    Args:
+        model: a zoo model (any ``nn.Module``), a registered name or a saved model folder.
+        path: the ``.pt2`` file to write (written only once verified).
+        input_size: ``(C, H, W)`` or ``(H, W)``; default: the model's ``pretrained_cfg``.
+        dynamic_batch: make the batch axis dynamic (and, for segmenters, height and width).
+        verify: load the program back and compare it with eager PyTorch.
+        atol: absolute tolerance (see :func:`to_onnx`).
+        rtol: tolerance relative to the largest eager output.
+
+    Returns:
+        an :class:`ExportReport`.
+
+    Raises:
+        ExportError: the model cannot be captured, or rejects the input size.
+        ExportVerificationError: the loaded program disagrees with eager PyTorch.
     """
-    start = time.perf_counter()
     path = Path(path)
-    prep = _prepare(model, input_size)
-    was_training = prep.model.training
-    prep.model.eval()
-    try:
-        notes: list[str] = []
-        program, axes, spatial = _capture_dynamic(prep, dynamic_batch, notes)
-        report = ExportReport(
-            path=path, format="pt2", architecture=prep.meta["architecture"],
-            task=prep.meta["task"], input_size=prep.input_size, opset=None, dynamic_axes=axes,
-            file_size=0, exporter=f"torch.export.export, torch {torch.__version__}",
-            providers=["torch (eager interpreter)"], atol=atol, rtol=rtol, notes=notes,
-            metadata=prep.meta,
-        )
+    with _captured(model, input_size, dynamic_batch) as captured:
+        program = captured.take_program()
+        report = captured.report(path, "pt2", opset=None, exporter="torch.export.export",
+                                 atol=atol, rtol=rtol)
+        report.providers = ["torch (eager interpreter)"]
         with staging(path) as tmp:
             staged = tmp / path.name
             torch.export.save(program, staged,
-                              extra_files={PT2_METADATA_FILE: json.dumps(prep.meta)})
+                              extra_files={PT2_METADATA_FILE: json.dumps(captured.meta)})
             report.file_size = staged.stat().st_size
             if verify:
                 loaded = torch.export.load(staged).module()
-                cases = _verification_inputs(prep.input_size, prep.meta, dynamic_batch,
-                                             spatial, prep.example.shape[0])
-                for name, inputs in cases:
-                    with torch.no_grad():
-                        eager = _leaves(prep.model(inputs))
-                        try:
-                            outputs = _leaves(loaded(inputs))
-                        except Exception as exc:
-                            raise ExportError(
-                                f"the exported program failed on {name} {tuple(inputs.shape)}: "
-                                f"{_first_lines(exc, 3)}") from exc
-                    report.checks.append(_compare(name, inputs, eager,
-                                                  [o.numpy() for o in outputs], atol, rtol))
-                report.seconds = time.perf_counter() - start
-                _raise_if_failed(report)
+                captured.verify(report, lambda x: [o.numpy() for o in _leaves(loaded(x))],
+                                "the exported program failed")
             commit(staged, path)
-        report.seconds = time.perf_counter() - start
-        return report
-    finally:
-        prep.model.train(was_training)
+        report.seconds = time.perf_counter() - captured.start
+    return report
