@@ -55,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import cnnzoo
-    from cnnzoo.deploy.bench import file_size, ort_session
     from cnnzoo.deploy.export import to_onnx
     from cnnzoo.deploy.quantization import cpu_has_vnni, quantize
+    from cnnzoo.deploy.runtime import file_size, ort_session
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    from cnnzoo.cli import render_table
+    from cnnzoo._utils import text_table
 
     rows = [(name, f"{result['median_ms'][name]:.2f}", f"{result['ratio_to_eager'][name]:.3f}x",
              f"{args.batch / medians[name]:.1f}", f"{result['size_mb'][name]:.1f}",
@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.model} batch {args.batch}, {threads} thread(s), VNNI: {result['vnni']}, "
           f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}; median of "
           f"{args.rounds} x {args.repeats} interleaved runs\n")
-    print(render_table(("backend", "median ms", "vs eager", "images/s", "size MB", "goal"),
-                       rows))
+    print(text_table(("backend", "median ms", "vs eager", "images/s", "size MB", "goal"),
+                     rows))
     return 0
 
 

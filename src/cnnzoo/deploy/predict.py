@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
-from cnnzoo.errors import PredictError
+from cnnzoo.data.datasets import eval_transform
+from cnnzoo.data.images import load_images
+from cnnzoo.deploy.runtime import (
+    QUANT_METADATA_KEY,
+    ModelSource,
+    metadata_for,
+    onnx_metadata_props,
+    ort_session,
+    read_metadata,
+    resolve_input_size,
+    resolve_model,
+)
+from cnnzoo.errors import DataError, ExportError, PredictError
 
 __all__ = ["ImagePrediction", "PredictError", "Prediction", "Predictor", "predict"]
 
@@ -50,8 +65,12 @@ class ImagePrediction:
         return self.top[0]
 
 
-def _is_onnx(source: Any) -> bool:
-    return isinstance(source, (str, os.PathLike)) and Path(source).suffix == ".onnx"
+def _onnx_path(source: object) -> Path | None:
+    """``source`` as a path when it names an ``.onnx`` file, else ``None``."""
+    if isinstance(source, str | os.PathLike):
+        path = Path(os.fspath(source))
+        return path if path.suffix == ".onnx" else None
+    return None
 
 
 class Predictor:
@@ -61,51 +80,47 @@ class Predictor:
         source: an ``nn.Module`` from ``cnnzoo.create``, a registered name, a saved model
             folder, or an ``.onnx`` file exported by cnnzoo (FP32, INT8 or FP16).
         pretrained: weights for a model given by name (``True``, a tag…).
+
+    Raises:
+        PredictError: a missing file, an ONNX file without cnnzoo metadata, an unknown
+            model, or a model without an input size.
     """
 
-    def __init__(self, source: Any, *, pretrained: bool | str = False) -> None:
-        from cnnzoo.data import eval_transform
-        from cnnzoo.deploy.export import metadata_for, read_metadata, resolve_model
-        from cnnzoo.errors import ExportError
-
-        self.source = str(source) if isinstance(source, (str, os.PathLike)) else type(
+    def __init__(self, source: ModelSource, *, pretrained: bool | str = False) -> None:
+        self.source = str(source) if isinstance(source, str | os.PathLike) else type(
             source).__name__
-        self._session = None
-        self._model = None
-        if _is_onnx(source):
-            path = Path(source)
-            if not path.is_file():
-                raise PredictError(f"{str(path)!r}: no such file")
-            try:
-                self.cfg = dict(read_metadata(path))
-            except ExportError as exc:
-                raise PredictError(str(exc)) from exc
-            from cnnzoo.deploy.bench import ort_session
-
-            self._session = ort_session(path)
-            self._input_name = self._session.get_inputs()[0].name
-            self.backend = "onnx"
-            import onnx
-
-            props = {p.key: p.value for p in onnx.load(
-                str(path), load_external_data=False).metadata_props}
-            if "cnnzoo_quantization" in props:
-                import json
-
-                self.backend = "onnx-" + json.loads(props["cnnzoo_quantization"])["method"]
-        else:
-            try:
-                model = resolve_model(source, pretrained=pretrained)
-            except ExportError as exc:
-                raise PredictError(str(exc)) from exc
-            self._model = model.eval()
-            size = (getattr(model, "pretrained_cfg", None) or {}).get("input_size")
-            if not size:
-                raise PredictError("the model has no pretrained_cfg['input_size']")
-            self.cfg = metadata_for(model, size)
-            self.backend = "eager"
+        self._session: Any = None
+        self._model: nn.Module | None = None
+        onnx_path = _onnx_path(source)
+        try:
+            if onnx_path is not None:
+                self._open_onnx(onnx_path)
+            else:
+                self._open_eager(resolve_model(source, pretrained=pretrained))
+        except ExportError as exc:
+            raise PredictError(str(exc)) from exc
         self.transform = eval_transform(self.cfg)
         self.task = self.cfg.get("task") or "classification"
+
+    def _open_onnx(self, path: Path) -> None:
+        if not path.is_file():
+            raise PredictError(f"{str(path)!r}: no such file")
+        self.cfg: dict[str, Any] = dict(read_metadata(path))
+        self._session = ort_session(path)
+        self._input_name = self._session.get_inputs()[0].name
+        self.backend = "onnx"
+        quantization = onnx_metadata_props(path).get(QUANT_METADATA_KEY)
+        if quantization:
+            self.backend = "onnx-" + json.loads(quantization)["method"]
+
+    def _open_eager(self, model: nn.Module) -> None:
+        self._model = model.eval()
+        try:
+            size = resolve_input_size(model)
+        except ExportError:
+            raise PredictError("the model has no pretrained_cfg['input_size']") from None
+        self.cfg = metadata_for(model, size)
+        self.backend = "eager"
 
     @property
     def labels(self) -> tuple[str, ...] | None:
@@ -114,20 +129,17 @@ class Predictor:
 
     def preprocess(self, images: Sequence[Any]) -> np.ndarray:
         """Images (files, PIL images, ``uint8`` tensors) → the model's input batch."""
-        from cnnzoo.deploy.quantization import load_images
-        from cnnzoo.errors import QuantizeError
-
         try:
             return load_images(images, self.cfg)
-        except QuantizeError as exc:
+        except DataError as exc:
             raise PredictError(str(exc)) from exc
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw outputs for a preprocessed batch ``[N, C, H, W]``."""
         if self._session is not None:
             return np.asarray(self._session.run(None, {self._input_name: batch})[0])
-        import torch
-
+        if self._model is None:
+            raise PredictError("the predictor has neither a session nor a model")
         with torch.inference_mode():
             return self._model(torch.from_numpy(batch)).float().numpy()
 
@@ -158,7 +170,17 @@ class Predictor:
         return results
 
 
-def predict(model: Any, images: Sequence[Any], *, top_k: int = 5,
+def predict(model: ModelSource, images: Sequence[Any], *, top_k: int = 5,
             pretrained: bool | str = False) -> list[ImagePrediction]:
-    """Top-k predictions of ``model`` (module, name, folder or ``.onnx``) for ``images``."""
+    """Top-k predictions of ``model`` (module, name, folder or ``.onnx``) for ``images``.
+
+    Args:
+        model: an ``nn.Module``, a registered name, a saved model folder or an ``.onnx``.
+        images: image files, PIL images or ``uint8`` tensors.
+        top_k: classes per image.
+        pretrained: weights for a model given by name.
+
+    Returns:
+        one :class:`ImagePrediction` per image.
+    """
     return Predictor(model, pretrained=pretrained).predict(images, top_k=top_k)
