@@ -1,4 +1,8 @@
-"""ONNX and torch.export (.pt2) exports of every registered model, verified against eager."""
+"""ONNX and torch.export (.pt2) exports of every registered model, verified against eager.
+
+The default run exports one model per family; every model is exported in the
+``exhaustive`` tier (``scripts/run_exhaustive.py``).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import torch
 from torch import nn
 
 import cnnzoo
-from cnnzoo.build.factory import _SkipMetaInit
+from cnnzoo.build.loading import SkipMetaInit
 from cnnzoo.cli import main
 from cnnzoo.deploy.export import METADATA_KEY, read_metadata, to_exported_program, to_onnx
 from cnnzoo.errors import ExportError, ExportVerificationError
@@ -40,7 +44,7 @@ def build(name: str, **kwargs) -> nn.Module:
     rescaled to unit fan-in variance and norm weights set to one, so activations stay
     of order one through deep networks and the 1e-4 comparison means something.
     """
-    with torch.device("meta"), _SkipMetaInit():
+    with torch.device("meta"), SkipMetaInit():
         model = cnnzoo.create(name, **kwargs)
     materialize(model)
     with torch.no_grad():
@@ -78,8 +82,18 @@ def test_example_plugin_is_registered() -> None:
     assert "tinynet" in cnnzoo.list_models()
 
 
-@pytest.mark.parametrize("name", _params(cnnzoo.list_models()))
-def test_every_model_exports_to_onnx(name: str, tmp_path: Path) -> None:
+def _family_representatives() -> list[str]:
+    """The smallest model of each family: the default run exports these."""
+    smallest: dict[str, tuple[int, str]] = {}
+    for name in cnnzoo.list_models():
+        spec = cnnzoo.model_info(name)
+        key = (spec.num_params or 0, name)
+        smallest[spec.family] = min(smallest.get(spec.family, key), key)
+    return sorted(name for _, name in smallest.values())
+
+
+def check_onnx_export(name: str, tmp_path: Path) -> None:
+    """Export ``name`` to ONNX and check the file, its dynamic axes and its agreement."""
     model = build(name)
     size = small_size(name)
     path = tmp_path / f"{name}.onnx"
@@ -109,6 +123,17 @@ def test_every_model_exports_to_onnx(name: str, tmp_path: Path) -> None:
     finally:
         for leftover in tmp_path.iterdir():  # the big ones are hundreds of MB
             leftover.unlink()
+
+
+@pytest.mark.parametrize("name", _params(_family_representatives()))
+def test_each_family_exports_to_onnx(name: str, tmp_path: Path) -> None:
+    check_onnx_export(name, tmp_path)
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("name", _params(cnnzoo.list_models()))
+def test_every_model_exports_to_onnx(name: str, tmp_path: Path) -> None:
+    check_onnx_export(name, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenetv3_small_100", "unet"])
