@@ -165,9 +165,14 @@ def _bare_pretrained(tokens: list[str], is_value: Callable[[str], bool]) -> list
 
 
 def looks_like_path(text: str) -> bool:
-    """Whether ``text`` is meant as a file or folder rather than a name or tag."""
+    """Whether ``text`` is meant as a file or folder rather than a name or tag.
+
+    Written as a path (a separator, a leading ``.`` or ``~``, a model file's suffix),
+    or an existing file or folder that is not also a registered name.
+    """
     return (os.sep in text or "/" in text or text.startswith((".", "~"))
-            or text.lower().endswith(MODEL_FILE_SUFFIXES) or Path(text).exists())
+            or text.lower().endswith(MODEL_FILE_SUFFIXES)
+            or (Path(text).exists() and text not in REGISTRY))
 
 
 def not_an_input_file(text: str) -> bool:
