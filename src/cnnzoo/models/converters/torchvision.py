@@ -1,8 +1,8 @@
 """Key converters from torchvision's state-dict layout to timm's (cnnzoo's) layout.
 
-cnnzoo builds ResNet/ResNeXt, VGG, MobileNetV2/V3, EfficientNet and ConvNeXt with timm's
-modules. The converters here let a checkpoint saved from torchvision's implementation of
-the same architecture load into them::
+cnnzoo builds ResNet/ResNeXt/Wide ResNet, VGG, MobileNetV2/V3, EfficientNet, EfficientNetV2,
+ConvNeXt, DenseNet, Inception-v3 and RegNet with timm's modules. The converters here let a
+checkpoint saved from torchvision's implementation of the same architecture load into them::
 
     converter = MOBILENETV3
     model = timm.create_model("mobilenetv3_large_100", **converter.build_kwargs)
@@ -45,10 +45,15 @@ from torch import Tensor
 
 __all__ = [
     "CONVNEXT",
+    "DENSENET",
     "EFFICIENTNET",
+    "EFFICIENTNETV2",
     "EFFICIENTNET_B5_B7",
+    "INCEPTION_V3",
     "MOBILENETV2",
     "MOBILENETV3",
+    "REGNET",
+    "REGNET_NAMES",
     "RESNET",
     "TORCHVISION_TO_TIMM",
     "VGG",
@@ -114,6 +119,7 @@ def _apply(
     converted: dict[str, Tensor] = {}
     origin: dict[str, str] = {}
     for key, value in state_dict.items():
+        new_key: str | None = None
         for rule in rules:
             match = rule.pattern.fullmatch(key)
             if match is None:
@@ -253,7 +259,7 @@ def _mbconv_key(layout: _Layout, index: int, rest: str) -> str | None:
     if index >= len(layout):
         return None
     part = layout[index]
-    if part == _SE:
+    if isinstance(part, str):  # _SE
         match = re.fullmatch(r"fc([12])\.(weight|bias)", rest)
         if match is None:
             return None
@@ -494,6 +500,159 @@ def _convert_convnext(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     return _apply("ConvNeXt", _CONVNEXT_RULES, state_dict)
 
 
+# ------------------------------------------------------------------------------- DenseNet
+
+_DENSENET_RULES = (
+    _rule(r"features\.conv0\.weight", r"\g<0>"),
+    _rule(rf"features\.norm[05]\.{_BN}", r"\g<0>"),
+    _rule(r"features\.denseblock[1-4]\.denselayer\d+\.conv[12]\.weight", r"\g<0>"),
+    _rule(rf"features\.denseblock[1-4]\.denselayer\d+\.norm[12]\.{_BN}", r"\g<0>"),
+    # the checkpoints torchvision publishes still spell ``norm1`` as ``norm.1``: its own
+    # loader renames them, and so does this rule
+    _rule(r"(?P<layer>features\.denseblock[1-4]\.denselayer\d+)\.conv\.(?P<i>[12])\.weight",
+          r"\g<layer>.conv\g<i>.weight"),
+    _rule(rf"(?P<layer>features\.denseblock[1-4]\.denselayer\d+)\.norm\.(?P<i>[12])\.{_BN}",
+          r"\g<layer>.norm\g<i>.\3"),
+    _rule(r"features\.transition[1-3]\.conv\.weight", r"\g<0>"),
+    _rule(rf"features\.transition[1-3]\.norm\.{_BN}", r"\g<0>"),
+    _rule(r"classifier\.(weight|bias)", r"\g<0>"),
+)
+
+
+def _convert_densenet(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """torchvision ``densenet121/161/169/201`` → the timm models of the same names.
+
+    The layouts are identical (``features.conv0/norm0``, ``features.denseblockN.denselayerM.
+    norm1/conv1/norm2/conv2``, ``features.transitionN.norm/conv``, ``features.norm5``,
+    ``classifier``), so keys and tensors pass unchanged, each checked against that layout.
+    The legacy spelling of torchvision's published ``.pth`` files (``denselayerM.norm.1``)
+    is renamed as torchvision's own loader does. Both use BatchNorm eps 1e-5.
+    torchvision's ``drop_rate`` (0 by default) is the dropout after each dense layer, timm's
+    ``proj_drop_rate``; timm's ``drop_rate`` is the dropout before the classifier.
+    """
+    return _apply("DenseNet", _DENSENET_RULES, state_dict)
+
+
+# --------------------------------------------------------------------------- Inception-v3
+
+_INCEPTION_V3_RULES = (
+    _rule(r"Conv2d_[1-4][ab]_[13]x[13]\.conv\.weight", r"\g<0>"),
+    _rule(rf"Conv2d_[1-4][ab]_[13]x[13]\.bn\.{_BN}", r"\g<0>"),
+    _rule(r"Mixed_[5-7][a-e]\.branch\w+\.conv\.weight", r"\g<0>"),
+    _rule(rf"Mixed_[5-7][a-e]\.branch\w+\.bn\.{_BN}", r"\g<0>"),
+    _rule(r"AuxLogits\.conv[01]\.conv\.weight", r"\g<0>"),
+    _rule(rf"AuxLogits\.conv[01]\.bn\.{_BN}", r"\g<0>"),
+    _rule(r"AuxLogits\.fc\.(weight|bias)", r"\g<0>"),
+    _rule(r"fc\.(weight|bias)", r"\g<0>"),
+)
+
+
+def _convert_inception_v3(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """torchvision ``inception_v3`` → timm ``inception_v3`` built with ``aux_logits=True``
+    (``build_kwargs``): torchvision's model and checkpoints have the auxiliary classifier
+    ``AuxLogits``, timm's model leaves it out by default.
+
+    The layouts are identical (``Conv2d_*``/``Mixed_*`` blocks of conv + ``bn``,
+    ``AuxLogits.conv0/conv1/fc``, ``fc``); every key is checked against that layout. Both
+    use BatchNorm eps 1e-3. torchvision's ``transform_input=True`` (the default with its
+    pretrained weights) re-normalises ImageNet-normalised input to mean = std = 0.5; timm
+    expects input normalised that way already (cnnzoo's builder has ``transform_input=``).
+    """
+    return _apply("Inception-v3", _INCEPTION_V3_RULES, state_dict)
+
+
+# --------------------------------------------------------------------------------- RegNet
+
+_REGNET_CONVS = {"a": "conv1", "b": "conv2", "c": "conv3"}
+
+
+def _regnet_block(match: re.Match[str]) -> str | None:
+    """``trunk_output.block<s>.block<s>-<j>.<rest>`` → ``s<s>.b<j+1>.<rest in timm's names>``."""
+    if match["s"] != match["s2"]:
+        return None
+    prefix = f"s{match['s']}.b{int(match['j']) + 1}"
+    rest = match["rest"]
+    if rest == "proj.0.weight":
+        return f"{prefix}.downsample.conv.weight"
+    if found := re.fullmatch(rf"proj\.1\.{_BN}", rest):
+        return f"{prefix}.downsample.bn.{found[1]}"
+    if found := re.fullmatch(r"f\.([abc])\.0\.weight", rest):
+        return f"{prefix}.{_REGNET_CONVS[found[1]]}.conv.weight"
+    if found := re.fullmatch(rf"f\.([abc])\.1\.{_BN}", rest):
+        return f"{prefix}.{_REGNET_CONVS[found[1]]}.bn.{found[2]}"
+    if found := re.fullmatch(r"f\.se\.(fc[12])\.(weight|bias)", rest):
+        return f"{prefix}.se.{found[1]}.{found[2]}"
+    return None
+
+
+_REGNET_RULES = (
+    _rule(r"stem\.0\.weight", "stem.conv.weight"),
+    _rule(rf"stem\.1\.{_BN}", r"stem.bn.\1"),
+    _rule(r"trunk_output\.block(?P<s>[1-4])\.block(?P<s2>[1-4])-(?P<j>\d+)\.(?P<rest>.+)",
+          _regnet_block),
+    _rule(r"fc\.(weight|bias)", r"head.fc.\1"),
+)
+
+
+def _convert_regnet(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """torchvision ``regnet_x_*`` / ``regnet_y_*`` → the timm RegNets of the same
+    architecture (``regnetx_004_tv``, ``regnetx_008``…, ``regnety_004``, ``regnety_008_tv``…).
+
+    ``stem.0/1`` → ``stem.conv/bn``; ``trunk_output.block<s>.block<s>-<j>`` →
+    ``s<s>.b<j+1>`` with ``proj`` → ``downsample``, ``f.a/b/c`` → ``conv1/conv2/conv3``
+    (``.0`` conv, ``.1`` BN → ``.conv``/``.bn``) and ``f.se.fc1/fc2`` → ``se.fc1/fc2``;
+    ``fc`` → ``head.fc``. Both use BatchNorm eps 1e-5.
+    """
+    return _apply("RegNet", _REGNET_RULES, state_dict)
+
+
+# ------------------------------------------------------------------------ EfficientNetV2
+
+_CN = (("conv", "bn1"),)  # expansion 1: timm ConvBnAct
+_ER = (("conv_exp", "bn1"), ("conv_pwl", "bn2"))  # timm EdgeResidual (FusedMBConv)
+
+
+def _efficientnetv2_block(match: re.Match[str]) -> str | None:
+    stage = int(match["s"]) - 1  # torchvision features.1.. = timm blocks.0..
+    # every variant (S, M, L) has one FusedMBConv stage of expansion 1, two FusedMBConv
+    # stages of expansion 4, then MBConv stages with squeeze-and-excitation
+    layout = _CN if stage == 0 else _ER if stage < 3 else _IR_SE
+    suffix = _mbconv_key(layout, int(match["sub"]), match["rest"])
+    return None if suffix is None else f"blocks.{stage}.{match['j']}.{suffix}"
+
+
+_EFFICIENTNETV2_RULES = (
+    _rule(r"features\.0\.0\.weight", "conv_stem.weight"),
+    _rule(rf"features\.0\.1\.{_BN}", r"bn1.\1"),
+    _rule(
+        r"features\.(?P<s>[1-9])\.(?P<j>\d+)\.block\.(?P<sub>\d+)\.(?P<rest>.+)",
+        _efficientnetv2_block,
+    ),
+    # the 1x1 conv to 1280 after the last stage: features.7 (S) or features.8 (M, L)
+    _rule(r"features\.[78]\.0\.weight", "conv_head.weight"),
+    _rule(rf"features\.[78]\.1\.{_BN}", r"bn2.\1"),
+    _rule(r"classifier\.1\.(weight|bias)", r"classifier.\1"),  # classifier.0 is Dropout
+)
+
+
+def _convert_efficientnetv2(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """torchvision ``efficientnet_v2_s/m/l`` → timm ``efficientnetv2_s/m/l`` (not the
+    ``tf_`` ones: torchvision pads symmetrically, like timm's plain ones).
+
+    ``features.0`` → ``conv_stem``/``bn1``; ``features.<s>.<j>`` → ``blocks.<s-1>.<j>``,
+    inside a block ``block.<i>`` → ``conv``/``bn1`` (stage 0, FusedMBConv of expansion 1),
+    ``conv_exp``/``bn1``, ``conv_pwl``/``bn2`` (stages 1-2, FusedMBConv) or
+    ``conv_pw``/``conv_dw``/``se``/``conv_pwl`` and their BNs (MBConv); the last
+    ``features`` entry → ``conv_head``/``bn2``; ``classifier.1`` → ``classifier``.
+
+    torchvision builds its BatchNorms with eps 1e-3 (timm: 1e-5), hence
+    ``build_kwargs={"bn_eps": 1e-3}`` (cnnzoo's builder defaults to it). Training-only
+    differences: torchvision uses dropout 0.2 (S), 0.3 (M), 0.4 (L) and stochastic depth
+    0.2 (timm defaults: 0, 0).
+    """
+    return _apply("EfficientNetV2", _EFFICIENTNETV2_RULES, state_dict)
+
+
 # ---------------------------------------------------------------------------- converters
 
 RESNET = CheckpointConverter("torchvision", _convert_resnet)
@@ -517,6 +676,39 @@ EFFICIENTNET_B5_B7 = CheckpointConverter("torchvision", _convert_efficientnet, {
 CONVNEXT = CheckpointConverter("torchvision", _convert_convnext)
 """torchvision ``convnext_tiny/small/base/large`` → timm models of the same names."""
 
+DENSENET = CheckpointConverter("torchvision", _convert_densenet)
+"""torchvision ``densenet121/161/169/201`` → timm models of the same names."""
+
+INCEPTION_V3 = CheckpointConverter("torchvision", _convert_inception_v3, {"aux_logits": True})
+"""torchvision ``inception_v3`` → timm ``inception_v3`` (with ``AuxLogits``)."""
+
+REGNET = CheckpointConverter("torchvision", _convert_regnet)
+"""torchvision ``regnet_x_*``/``regnet_y_*`` → the timm RegNets of the same architecture."""
+
+EFFICIENTNETV2 = CheckpointConverter("torchvision", _convert_efficientnetv2, {"bn_eps": 1e-3})
+"""torchvision ``efficientnet_v2_s/m/l`` → timm ``efficientnetv2_s/m/l`` (BN eps 1e-3)."""
+
+# torchvision RegNet name → the timm RegNet of the same architecture. Three of timm's
+# pycls-based RegNets differ from torchvision's (group width, depth); timm's ``_tv``
+# variants reproduce torchvision's.
+REGNET_NAMES: Mapping[str, str] = MappingProxyType({
+    "regnet_x_400mf": "regnetx_004_tv",
+    "regnet_x_800mf": "regnetx_008",
+    "regnet_x_1_6gf": "regnetx_016",
+    "regnet_x_3_2gf": "regnetx_032",
+    "regnet_x_8gf": "regnetx_080",
+    "regnet_x_16gf": "regnetx_160",
+    "regnet_x_32gf": "regnetx_320",
+    "regnet_y_400mf": "regnety_004",
+    "regnet_y_800mf": "regnety_008_tv",
+    "regnet_y_1_6gf": "regnety_016",
+    "regnet_y_3_2gf": "regnety_032",
+    "regnet_y_8gf": "regnety_080_tv",
+    "regnet_y_16gf": "regnety_160",
+    "regnet_y_32gf": "regnety_320",
+    "regnet_y_128gf": "regnety_1280",
+})
+
 
 def _same_names(converter: CheckpointConverter, *names: str):
     return {name: (name, converter) for name in names}
@@ -534,5 +726,9 @@ TORCHVISION_TO_TIMM: Mapping[str, tuple[str, CheckpointConverter]] = MappingProx
     **_same_names(EFFICIENTNET, *(f"efficientnet_b{i}" for i in range(5))),
     **_same_names(EFFICIENTNET_B5_B7, *(f"efficientnet_b{i}" for i in range(5, 8))),
     **_same_names(CONVNEXT, "convnext_tiny", "convnext_small", "convnext_base", "convnext_large"),
+    **_same_names(DENSENET, "densenet121", "densenet161", "densenet169", "densenet201"),
+    "inception_v3": ("inception_v3", INCEPTION_V3),
+    **{tv: (timm_name, REGNET) for tv, timm_name in REGNET_NAMES.items()},
+    **{f"efficientnet_v2_{s}": (f"efficientnetv2_{s}", EFFICIENTNETV2) for s in "sml"},
 })
 """``{torchvision model name: (timm model name, converter)}`` for every supported model."""
