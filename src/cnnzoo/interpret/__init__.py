@@ -3,6 +3,16 @@
 ``cnnzoo.explain(model, images)`` is :func:`explain`; this package holds the rest:
 ``cnnzoo.interpret.Explanation``, ``cnnzoo.interpret.Target``, ``cnnzoo.interpret.views``…
 
+One job per module, each importing only those above it in this list:
+:mod:`~cnnzoo.interpret.targets` (what is explained), :mod:`~cnnzoo.interpret.checks`
+(input and option checks), :mod:`~cnnzoo.interpret.layers` (``layer="auto"``),
+:mod:`~cnnzoo.interpret.render` (colours, overlays, PNGs),
+:mod:`~cnnzoo.interpret.result` (:class:`Explanation`),
+:mod:`~cnnzoo.interpret.capture` (the recording forward pass),
+:mod:`~cnnzoo.interpret.methods` (the method table, the CAMs and the input
+attributions), :mod:`~cnnzoo.interpret.api` (:func:`explain`) and
+:mod:`~cnnzoo.interpret.views` (matplotlib figures).
+
 Example:
     >>> import cnnzoo, torch
     >>> model = cnnzoo.create("lenet5", pretrained=True)
@@ -15,7 +25,9 @@ from __future__ import annotations
 
 from cnnzoo.errors import ExplainError
 from cnnzoo.interpret.api import explain
-from cnnzoo.interpret.core import METHODS, Explanation, Method, method_names, resolve_layer
+from cnnzoo.interpret.layers import resolve_layer
+from cnnzoo.interpret.methods import METHODS, Method, method_names
+from cnnzoo.interpret.result import Explanation
 from cnnzoo.interpret.targets import Target, TargetSet
 
 __all__ = [

@@ -7,20 +7,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnzoo._utils import eval_mode
 from cnnzoo.errors import ExplainError
-from cnnzoo.interpret.core import (
-    Context,
-    Explanation,
-    Method,
-    cam_to_maps,
-    capture,
-    check_images,
-    evaluating,
-    get_method,
-    resolve_layer,
-    scale_maps,
-)
-from cnnzoo.interpret.targets import model_outputs, resolve_targets
+from cnnzoo.interpret.capture import capture
+from cnnzoo.interpret.checks import check_images
+from cnnzoo.interpret.layers import resolve_layer
+from cnnzoo.interpret.methods import Context, Method, get_method
+from cnnzoo.interpret.methods.base import cam_to_maps, scale_maps
+from cnnzoo.interpret.result import Explanation
+from cnnzoo.interpret.targets import TargetLike, model_outputs, resolve_targets
+
+__all__ = ["explain"]
 
 
 def explain(
@@ -28,11 +25,16 @@ def explain(
     images: torch.Tensor,
     *,
     method: str = "gradcam",
-    target: Any = None,
+    target: TargetLike = None,
     layer: str | nn.Module = "auto",
     **options: Any,
 ) -> Explanation:
     """Explain a model's decision on a batch of images.
+
+    The gradient CAMs take one forward and one backward pass for the whole batch,
+    the backward only from the layer on. The model is left as it was: hooks
+    removed (also on errors), no parameter ``.grad``, ``requires_grad`` and every
+    module's train/eval mode unchanged (it runs in eval mode).
 
     Args:
         model: any model (from :func:`cnnzoo.create` or not); classifiers return
@@ -44,7 +46,7 @@ def explain(
             ``"integrated_gradients"``, ``"occlusion"`` (on the input).
         target: ``None`` (the predicted class), a class index for every image, a
             list with one entry per image, or for segmenters
-            ``cnnzoo.explain.Target(cls, mask)`` / ``(cls, mask)``: the class's
+            ``cnnzoo.interpret.Target(cls, mask)`` / ``(cls, mask)``: the class's
             logits summed over the ``[H, W]`` mask. A segmenter's ``None`` is the
             class predicted at most pixels, over the pixels where it is predicted;
             its plain int is the class over the whole image.
@@ -56,13 +58,12 @@ def explain(
             raises an error listing those accepted.
 
     Returns:
-        an :class:`Explanation`: ``maps [B, H, W]`` in 0…1 on the model's device,
-        ``targets``, ``scores``, ``method``, ``layer``.
+        an :class:`~cnnzoo.interpret.Explanation`: ``maps [B, H, W]`` in 0…1 on the
+        model's device, ``targets``, ``scores``, ``method``, ``layer``.
 
-    The gradient CAMs take one forward and one backward pass for the whole batch,
-    the backward only from the layer on. The model is left as it was: hooks
-    removed (also on errors), no parameter ``.grad``, ``requires_grad`` and every
-    module's train/eval mode unchanged (it runs in eval mode).
+    Raises:
+        ExplainError: an unknown method, option or layer, images the model cannot
+            take, or a target that does not fit the model's output.
 
     Example:
         >>> import cnnzoo, torch
@@ -74,46 +75,49 @@ def explain(
     """
     spec = get_method(method, options)
     x = check_images(model, images)
+    opts = {**spec.options, **options}
     with torch.inference_mode(False), torch.enable_grad():  # whatever mode the caller is in
         if x.is_inference():
             x = x.clone()
-        return _explain(model, x, spec, target, layer, options)
+        if spec.kind == "input":
+            if not (isinstance(layer, str) and layer == "auto"):
+                raise ExplainError(
+                    f"method {spec.name!r} attributes to the input pixels; layer= does not "
+                    "apply (it is for the CAM methods)"
+                )
+            return _explain_input(model, x, spec, target, opts)
+        return _explain_cam(model, x, spec, target, layer, opts)
 
 
-def _explain(model: nn.Module, x: torch.Tensor, spec: Method, target: Any,
-             layer: str | nn.Module, options: dict[str, Any]) -> Explanation:
-    opts = {**spec.options, **options}
-    size = (int(x.shape[-2]), int(x.shape[-1]))
+def _explain_input(model: nn.Module, x: torch.Tensor, spec: Method, target: TargetLike,
+                   opts: dict[str, Any]) -> Explanation:
+    """An input-space method: one clean forward (with a graph to ``x`` if asked), the rule."""
+    with eval_mode(model):
+        if spec.input_grad:
+            leaf: torch.Tensor | None = x.clone().requires_grad_(True)
+            with torch.enable_grad():
+                outputs = model_outputs(model(leaf))
+        else:
+            leaf = None
+            with torch.no_grad():
+                outputs = model_outputs(model(x))
+        targets = resolve_targets(target, outputs)
+        attributions, raw_map, *rest = spec.rule(Context(model, x, targets, outputs, leaf),
+                                                 **opts)
+    with torch.no_grad():
+        scores = targets.score(outputs).detach()
+        maps = scale_maps(raw_map.detach().clamp_min(0))
+    return Explanation(maps, targets.classes, scores, spec.name, None,
+                       attributions=attributions.detach(),
+                       extras=dict(rest[0]) if rest else {})
 
-    if spec.kind == "input":
-        if not (isinstance(layer, str) and layer == "auto"):
-            raise ExplainError(
-                f"method {spec.name!r} attributes to the input pixels; layer= does not apply "
-                "(it is for the CAM methods)"
-            )
-        with evaluating(model):
-            if spec.input_grad:
-                leaf = x.clone().requires_grad_(True)
-                with torch.enable_grad():
-                    outputs = model_outputs(model(leaf))
-            else:
-                leaf = None
-                with torch.no_grad():
-                    outputs = model_outputs(model(x))
-            targets = resolve_targets(target, outputs)
-            ctx = Context(model, x, targets, outputs, leaf)
-            result = spec.rule(ctx, **opts)
-        attributions, raw_map, *rest = result
-        with torch.no_grad():
-            scores = targets.score(outputs).detach()
-            maps = scale_maps(raw_map.detach().clamp_min(0))
-        return Explanation(maps, targets.classes, scores, spec.name, None,
-                           attributions=attributions.detach(),
-                           extras=dict(rest[0]) if rest else {})
 
+def _explain_cam(model: nn.Module, x: torch.Tensor, spec: Method, target: TargetLike,
+                 layer: str | nn.Module, opts: dict[str, Any]) -> Explanation:
+    """A CAM: one forward recording ``layer`` (one backward from it for gradient CAMs)."""
     name, module = resolve_layer(model, layer)
-    with evaluating(model):
-        gradient = spec.kind == "gradient_cam"
+    gradient = spec.kind == "gradient_cam"
+    with eval_mode(model):
         cap = capture(model, module, name, x, grad=gradient)
         targets = resolve_targets(target, cap.outputs)
         scores = targets.score(cap.outputs)
@@ -122,10 +126,10 @@ def _explain(model: nn.Module, x: torch.Tensor, spec: Method, target: Any,
             with torch.no_grad():
                 cam = spec.rule(cap.activations.detach(), grads)
         else:
-            ctx = Context(model, x, targets, cap.outputs)
             with torch.no_grad():
-                cam = spec.rule(cap.activations, ctx, **opts)
+                cam = spec.rule(cap.activations, Context(model, x, targets, cap.outputs),
+                                **opts)
     with torch.no_grad():
         raw = cam.clamp_min(0)
-        maps = cam_to_maps(cam, size)
+        maps = cam_to_maps(cam, (int(x.shape[-2]), int(x.shape[-1])))
     return Explanation(maps, targets.classes, scores.detach(), spec.name, name, raw=raw)

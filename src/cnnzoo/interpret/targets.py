@@ -13,13 +13,16 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import torch
 
 from cnnzoo.errors import ExplainError
 
-__all__ = ["Target", "TargetSet", "resolve_targets"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Target", "TargetLike", "TargetSet", "model_outputs", "resolve_targets"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,16 @@ class Target:
     """
 
     cls: int
-    mask: Any = None
+    mask: torch.Tensor | np.ndarray | None = None
 
 
-def _is_index(value: Any) -> bool:
+#: What ``explain(target=...)`` accepts: ``None`` (the predicted class), a class index,
+#: a :class:`Target`, a ``(cls, mask)`` tuple, a 1-D integer tensor or a sequence of
+#: those with one entry per image.
+TargetLike: TypeAlias = "int | Target | tuple[int, Any] | torch.Tensor | Sequence[Any] | None"
+
+
+def _is_index(value: object) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, numbers.Integral):
@@ -53,16 +62,16 @@ def _is_index(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point()
 
 
-def _is_mask(value: Any) -> bool:
+def _is_mask(value: object) -> bool:
     return hasattr(value, "shape") and len(getattr(value, "shape", ())) == 2
 
 
-def _one(item: Any, where: str) -> Target | None:
+def _one(item: object, where: str) -> Target | None:
     """Normalise one image's target: ``None``, an int, ``Target`` or ``(cls, mask)``."""
     if item is None or isinstance(item, Target):
         return item
     if _is_index(item):
-        return Target(int(item))
+        return Target(int(item))  # type: ignore[call-overload]
     if isinstance(item, tuple) and len(item) == 2 and _is_index(item[0]) and (
             item[1] is None or _is_mask(item[1])):
         return Target(int(item[0]), item[1])
@@ -72,7 +81,7 @@ def _one(item: Any, where: str) -> Target | None:
     )
 
 
-def _per_image(target: Any, batch: int) -> list[Target | None]:
+def _per_image(target: object, batch: int) -> list[Target | None]:
     """One ``Target | None`` per image, or an error for a list of the wrong length."""
     if target is None or _is_index(target) or isinstance(target, Target):
         return [_one(target, "target")] * batch
@@ -120,14 +129,19 @@ class TargetSet:
         return (picked * weights.to(picked.dtype)).flatten(1).sum(1)
 
 
-def model_outputs(result: Any) -> torch.Tensor:
-    """The logits tensor of a forward result (a tensor, a tuple's first item, ``.logits``)."""
+def model_outputs(result: object) -> torch.Tensor:
+    """The logits tensor of a forward result (a tensor, a tuple's first item, ``.logits``).
+
+    Raises:
+        ExplainError: the result holds no logits ``[B, classes]`` or ``[B, classes, H, W]``.
+    """
+    logits = getattr(result, "logits", None)
     if isinstance(result, torch.Tensor):
         out = result
     elif isinstance(result, (tuple, list)) and result and isinstance(result[0], torch.Tensor):
         out = result[0]
-    elif isinstance(getattr(result, "logits", None), torch.Tensor):
-        out = result.logits
+    elif isinstance(logits, torch.Tensor):
+        out = logits
     else:
         raise ExplainError(
             f"the model returned {type(result).__name__}; explain needs logits "
@@ -141,12 +155,51 @@ def model_outputs(result: Any) -> torch.Tensor:
     return out
 
 
-def resolve_targets(target: Any, outputs: torch.Tensor) -> TargetSet:
-    """Resolve ``target`` (see :func:`cnnzoo.explain.explain`) against a batch's outputs.
+def _check_class(cls: int, num_classes: int) -> int:
+    if not 0 <= cls < num_classes:
+        raise ExplainError(
+            f"target class {cls} is out of range: the model outputs {num_classes} "
+            f"classes (0–{num_classes - 1})"
+        )
+    return cls
+
+
+def _region_weights(items: list[Target | None], classes: list[int], outputs: torch.Tensor,
+                    per_pixel: torch.Tensor) -> torch.Tensor:
+    """``[B, H, W]`` weights: the predicted pixels for ``None``, else the mask or all ones."""
+    batch, size = int(outputs.shape[0]), tuple(outputs.shape[-2:])
+    weights = torch.ones(batch, *size, dtype=outputs.dtype, device=outputs.device)
+    for i, item in enumerate(items):
+        if item is None:
+            weights[i] = (per_pixel[i] == classes[i]).to(weights.dtype)
+        elif item.mask is not None:
+            mask = torch.as_tensor(item.mask, device=outputs.device)
+            if tuple(mask.shape) != size:
+                raise ExplainError(
+                    f"the region mask has shape {tuple(mask.shape)}; it must match the "
+                    f"model's output resolution {size}"
+                )
+            weights[i] = mask.to(weights.dtype)
+    return weights
+
+
+def resolve_targets(target: TargetLike, outputs: torch.Tensor) -> TargetSet:
+    """Resolve ``target`` (see :func:`cnnzoo.interpret.explain`) against a batch's outputs.
 
     ``None`` picks the predicted class: the arg-max logit for a classifier; for a
     segmenter the class predicted at most pixels, over the pixels where it is
     predicted. An int for a segmenter scores that class over the whole image.
+
+    Args:
+        target: what to explain, per image or for all (see :data:`TargetLike`).
+        outputs: the batch's logits, ``[B, classes]`` or ``[B, classes, H, W]``.
+
+    Returns:
+        the classes (and for segmenters the region weights) of the batch.
+
+    Raises:
+        ExplainError: a class out of range, a target list of the wrong length, a
+            mask for a classifier or a mask of the wrong size.
     """
     batch, num_classes = int(outputs.shape[0]), int(outputs.shape[1])
     items = _per_image(target, batch)
@@ -157,16 +210,10 @@ def resolve_targets(target: Any, outputs: torch.Tensor) -> TargetSet:
             counts = torch.nn.functional.one_hot(per_pixel.flatten(1), num_classes).sum(1)
             predicted = counts.argmax(1)
         else:
-            per_pixel = None
             predicted = outputs.argmax(1)
     classes = []
     for i, item in enumerate(items):
-        cls = int(predicted[i]) if item is None else item.cls
-        if not 0 <= cls < num_classes:
-            raise ExplainError(
-                f"target class {cls} is out of range: the model outputs {num_classes} "
-                f"classes (0–{num_classes - 1})"
-            )
+        cls = _check_class(int(predicted[i]) if item is None else item.cls, num_classes)
         if item is not None and item.mask is not None and not segmenter:
             raise ExplainError(
                 "a region mask only applies to a segmentation model; this model outputs "
@@ -176,18 +223,4 @@ def resolve_targets(target: Any, outputs: torch.Tensor) -> TargetSet:
     classes_t = torch.tensor(classes, dtype=torch.long, device=outputs.device)
     if not segmenter:
         return TargetSet(classes_t)
-    size = tuple(outputs.shape[-2:])
-    weights = torch.ones(batch, *size, dtype=outputs.dtype, device=outputs.device)
-    for i, item in enumerate(items):
-        if item is None:
-            assert per_pixel is not None
-            weights[i] = (per_pixel[i] == classes[i]).to(weights.dtype)
-        elif item.mask is not None:
-            mask = torch.as_tensor(item.mask, device=outputs.device)
-            if tuple(mask.shape) != size:
-                raise ExplainError(
-                    f"the region mask has shape {tuple(mask.shape)}; it must match the "
-                    f"model's output resolution {size}"
-                )
-            weights[i] = mask.to(weights.dtype)
-    return TargetSet(classes_t, weights)
+    return TargetSet(classes_t, _region_weights(items, classes, outputs, per_pixel))

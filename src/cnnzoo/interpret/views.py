@@ -17,26 +17,27 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import torch
 from torch import nn
 
+from cnnzoo._utils import eval_mode
 from cnnzoo.errors import ExplainError
-from cnnzoo.interpret.core import (
-    _feature_modules,
-    evaluating,
-    model_device,
-    resolve_layer,
-    to_display,
-)
+from cnnzoo.interpret.api import explain
+from cnnzoo.interpret.checks import model_config, model_device
+from cnnzoo.interpret.layers import feature_modules, resolve_layer
+from cnnzoo.interpret.methods import get_method
+from cnnzoo.interpret.render import to_display
+from cnnzoo.interpret.result import Explanation
+from cnnzoo.interpret.targets import TargetLike
 
 if TYPE_CHECKING:
     import numpy as np
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from cnnzoo.interpret.core import Explanation
+    from torch.utils.data import DataLoader, Dataset
 
 __all__ = [
     "compare_methods",
@@ -50,9 +51,16 @@ __all__ = [
 DEFAULT_METHODS = ("gradcam", "gradcam++", "layercam", "eigencam", "saliency",
                    "integrated_gradients")
 
+#: What :func:`embeddings` reads: an images tensor, an ``(images, labels)`` tuple, a
+#: ``Dataset`` of ``(image, label)`` items or a ``DataLoader``.
+EmbeddingData: TypeAlias = (
+    "torch.Tensor | tuple[torch.Tensor, Any] | Dataset[Any] | DataLoader[Any]"
+)
+
 
 def _figure(nrows: int, ncols: int, cell: float = 1.6, *, extra_height: float = 0.0
-            ) -> tuple[Figure, Any]:
+            ) -> tuple[Figure, np.ndarray]:
+    """A pyplot-free figure with a ``[nrows, ncols]`` array of axes, all axes off."""
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
@@ -66,9 +74,12 @@ def _figure(nrows: int, ncols: int, cell: float = 1.6, *, extra_height: float = 
     return fig, axes
 
 
-def _cfg_norm(model: nn.Module | None, mean: Any, std: Any) -> tuple[Any, Any]:
+def _cfg_norm(model: nn.Module | None, mean: Sequence[float] | None,
+              std: Sequence[float] | None
+              ) -> tuple[Sequence[float] | None, Sequence[float] | None]:
+    """``mean``/``std``, or the model config's when neither is given."""
     if mean is None and std is None and model is not None:
-        cfg = getattr(model, "pretrained_cfg", None) or {}
+        cfg = model_config(model)
         return cfg.get("mean"), cfg.get("std")
     return mean, std
 
@@ -92,8 +103,18 @@ def plot_overlays(
 ) -> Figure:
     """The explanation's heatmaps over the images, titled with the explained class.
 
-    ``labels`` names the classes (e.g. ``model.pretrained_cfg["labels"]``);
-    ``mean``/``std`` undo the input normalisation for display.
+    Args:
+        explanation: what :func:`cnnzoo.explain` returned for ``images``.
+        images: the explained batch ``[B, C, H, W]``.
+        labels: the class names (e.g. ``model.pretrained_cfg["labels"]``).
+        mean: with ``std``, undo the input normalisation for display.
+        std: the normalisation's standard deviations.
+        ncols: images per row.
+        alpha: the heatmap's weight.
+        cell: inches per image.
+
+    Returns:
+        a matplotlib ``Figure``.
     """
     pixels = explanation.overlay(images, mean=mean, std=std, alpha=alpha)
     n = len(explanation)
@@ -112,22 +133,34 @@ def compare_methods(
     images: torch.Tensor,
     methods: Sequence[str] = DEFAULT_METHODS,
     *,
-    target: Any = None,
+    target: TargetLike = None,
     layer: str | nn.Module = "auto",
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
-    options: dict[str, dict[str, Any]] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
     alpha: float = 0.5,
     cell: float = 1.4,
 ) -> Figure:
     """A grid: one row per image, its input then one overlay per method.
 
-    ``options`` maps a method name to its options (``{"occlusion": {"window": 4}}``);
-    ``mean``/``std`` default to the model's ``pretrained_cfg``.
-    """
-    from cnnzoo.interpret.api import explain
-    from cnnzoo.interpret.core import get_method
+    Args:
+        model: the model to explain.
+        images: the batch ``[B, C, H, W]``.
+        methods: the methods, one column each.
+        target: as for :func:`cnnzoo.explain`.
+        layer: the CAM methods' layer (input-space methods ignore it).
+        mean: undo this normalisation for display (default: the model's config).
+        std: the normalisation's standard deviations (default: the model's config).
+        options: a method name to its options (``{"occlusion": {"window": 4}}``).
+        alpha: the heatmaps' weight.
+        cell: inches per image.
 
+    Returns:
+        a matplotlib ``Figure``.
+
+    Raises:
+        ExplainError: an unknown method or option, before any work is done.
+    """
     options = options or {}
     for name in methods:
         get_method(name, options.get(name))  # fail before any work on a typo
@@ -139,11 +172,11 @@ def compare_methods(
                                layer=layer if kind != "input" else "auto",
                                **options.get(name, {})))
     shown = (to_display(images, mean=mean, std=std) * 255).round().to(torch.uint8)
-    shown = shown.permute(0, 2, 3, 1).numpy()
+    shown_pixels = shown.permute(0, 2, 3, 1).numpy()
     overlays = [res.overlay(images, mean=mean, std=std, alpha=alpha) for res in results]
-    fig, axes = _figure(len(shown), len(methods) + 1, cell)
-    for i in range(len(shown)):
-        axes[i, 0].imshow(shown[i], interpolation="nearest")
+    fig, axes = _figure(len(shown_pixels), len(methods) + 1, cell)
+    for i in range(len(shown_pixels)):
+        axes[i, 0].imshow(shown_pixels[i], interpolation="nearest")
         for j, pixels in enumerate(overlays, start=1):
             axes[i, j].imshow(pixels[i], interpolation="nearest")
     axes[0, 0].set_title("input", fontsize=9)
@@ -161,6 +194,34 @@ def _as_batch(image: torch.Tensor) -> torch.Tensor:
     return image
 
 
+def _keeping(name: str, outputs: dict[str, torch.Tensor]
+             ) -> Callable[[nn.Module, object, object], None]:
+    """A forward hook storing the layer's feature map in ``outputs[name]``."""
+
+    def hook(_m: nn.Module, _a: object, out: object) -> None:
+        if not isinstance(out, torch.Tensor) or out.ndim != 4:
+            raise ExplainError(f"layer {name!r} does not output a feature map [B, C, H, W]")
+        outputs[name] = out.detach().clone()
+
+    return hook
+
+
+def _feature_maps(model: nn.Module, x: torch.Tensor,
+                  layers: Sequence[tuple[str, nn.Module]]) -> dict[str, torch.Tensor]:
+    """One eval-mode forward of ``x`` recording each layer's output; hooks always removed."""
+    outputs: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name, module in layers:
+            handles.append(module.register_forward_hook(_keeping(name, outputs)))
+        with eval_mode(model), torch.no_grad():
+            model(x.to(model_device(model, x.device)))
+    finally:
+        for h in handles:
+            h.remove()
+    return outputs
+
+
 def plot_feature_maps(
     model: nn.Module,
     image: torch.Tensor,
@@ -172,33 +233,29 @@ def plot_feature_maps(
 ) -> Figure:
     """The first ``max_channels`` feature maps of each named layer for one image.
 
-    ``layers="auto"`` shows every feature stage (the model's ``feature_info``).
     One row per layer; each map is min-max scaled on its own.
+
+    Args:
+        model: the model.
+        image: one image ``[C, H, W]`` (or ``[1, C, H, W]``).
+        layers: layer names, or ``"auto"``: every feature stage (``feature_info``).
+        max_channels: maps shown per layer.
+        cmap: the matplotlib colormap.
+        cell: inches per map.
+
+    Returns:
+        a matplotlib ``Figure``.
+
+    Raises:
+        ExplainError: not one image, an unknown layer, or a layer without feature map.
     """
     x = _as_batch(image)
     if isinstance(layers, str):
-        layers = _feature_modules(model) if layers == "auto" else [layers]
+        layers = feature_modules(model) if layers == "auto" else [layers]
         if not layers:
             raise ExplainError("the model has no feature_info: name the layers to show")
     resolved = [resolve_layer(model, name) for name in layers]
-    outputs: dict[str, torch.Tensor] = {}
-    handles = []
-
-    def keep(name: str):
-        def hook(_m: nn.Module, _a: Any, out: Any) -> None:
-            if not isinstance(out, torch.Tensor) or out.ndim != 4:
-                raise ExplainError(f"layer {name!r} does not output a feature map [B, C, H, W]")
-            outputs[name] = out.detach().clone()
-        return hook
-
-    try:
-        for name, module in resolved:
-            handles.append(module.register_forward_hook(keep(name)))
-        with evaluating(model), torch.no_grad():
-            model(x.to(model_device(model, x.device)))
-    finally:
-        for h in handles:
-            h.remove()
+    outputs = _feature_maps(model, x, resolved)
     cols = max(1, min(max_channels, max(int(outputs[n].shape[1]) for n, _ in resolved)))
     fig, axes = _figure(len(resolved), cols, cell, extra_height=0.2)
     for row, (name, _) in enumerate(resolved):
@@ -208,6 +265,19 @@ def plot_feature_maps(
         shape = "×".join(str(int(v)) for v in outputs[name].shape[1:])
         axes[row, 0].set_title(f"{name} ({shape})", fontsize=8, loc="left")
     return fig
+
+
+def _conv_layer(model: nn.Module, layer: str | None) -> nn.Conv2d:
+    """The first ``nn.Conv2d`` of the model, or the named layer if it is one."""
+    if layer is None:
+        conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+        if conv is None:
+            raise ExplainError("the model has no nn.Conv2d layer")
+        return conv
+    _, module = resolve_layer(model, layer)
+    if not isinstance(module, nn.Conv2d):
+        raise ExplainError(f"layer {layer!r} is a {type(module).__name__}, not an nn.Conv2d")
+    return module
 
 
 def plot_filters(
@@ -222,16 +292,21 @@ def plot_filters(
 
     Three input channels show in colour, others as the mean over input channels;
     each filter is min-max scaled on its own.
+
+    Args:
+        model: the model.
+        layer: the name of an ``nn.Conv2d`` layer; default the first one.
+        max_filters: filters shown.
+        ncols: filters per row.
+        cell: inches per filter.
+
+    Returns:
+        a matplotlib ``Figure``.
+
+    Raises:
+        ExplainError: no convolution, or ``layer`` is not one.
     """
-    if layer is None:
-        conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-        if conv is None:
-            raise ExplainError("the model has no nn.Conv2d layer")
-    else:
-        _, conv = resolve_layer(model, layer)
-        if not isinstance(conv, nn.Conv2d):
-            raise ExplainError(f"layer {layer!r} is a {type(conv).__name__}, not an nn.Conv2d")
-    weight = conv.weight.detach().float().cpu()[:max_filters]
+    weight = _conv_layer(model, layer).weight.detach().float().cpu()[:max_filters]
     if weight.shape[1] != 3:
         weight = weight.mean(1, keepdim=True)
     lo = weight.flatten(1).min(1).values.view(-1, 1, 1, 1)
@@ -247,7 +322,8 @@ def plot_filters(
     return fig
 
 
-def _batches(data: Any, batch_size: int) -> Iterable[tuple[torch.Tensor, torch.Tensor | None]]:
+def _batches(data: EmbeddingData, batch_size: int
+             ) -> Iterable[tuple[torch.Tensor, torch.Tensor | None]]:
     if isinstance(data, torch.Tensor):
         for i in range(0, len(data), batch_size):
             yield data[i:i + batch_size], None
@@ -274,23 +350,29 @@ def _batches(data: Any, batch_size: int) -> Iterable[tuple[torch.Tensor, torch.T
             yield batch, None
 
 
-def embeddings(model: nn.Module, data: Any, *, batch_size: int = 256
+def embeddings(model: nn.Module, data: EmbeddingData, *, batch_size: int = 256
                ) -> tuple[np.ndarray, np.ndarray | None]:
     """Pre-logits features of a dataset: ``(features [N, D], labels [N] or None)``.
 
     Features are ``model.forward_head(model.forward_features(x), pre_logits=True)``
     (globally averaged if still spatial, as for a segmenter), in eval mode and
     without autograd; the model's mode is restored.
+
+    Raises:
+        ExplainError: a model without ``forward_features``/``forward_head``, data of
+            another kind, or empty data.
     """
-    if not (hasattr(model, "forward_features") and hasattr(model, "forward_head")):
+    forward_features = getattr(model, "forward_features", None)
+    forward_head = getattr(model, "forward_head", None)
+    if not (callable(forward_features) and callable(forward_head)):
         raise ExplainError("embeddings need the cnnzoo model protocol: forward_features and "
                            "forward_head(pre_logits=True)")
     feats, labels = [], []
     device = None
-    with evaluating(model), torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         for x, y in _batches(data, batch_size):
             device = device or model_device(model, x.device)
-            f = model.forward_head(model.forward_features(x.to(device)), pre_logits=True)
+            f = forward_head(forward_features(x.to(device)), pre_logits=True)
             if f.ndim > 2:
                 f = f.flatten(2).mean(2)
             feats.append(f.float().cpu())
@@ -303,7 +385,11 @@ def embeddings(model: nn.Module, data: Any, *, batch_size: int = 256
 
 def project(features: np.ndarray, method: str = "pca", *, seed: int = 0,
             perplexity: float = 30.0) -> np.ndarray:
-    """2-D coordinates of ``features`` by PCA or t-SNE (scikit-learn)."""
+    """2-D coordinates of ``features`` by PCA or t-SNE (scikit-learn).
+
+    Raises:
+        ExplainError: an unknown ``method`` or no scikit-learn.
+    """
     try:
         from sklearn.decomposition import PCA
         from sklearn.manifold import TSNE
@@ -318,9 +404,26 @@ def project(features: np.ndarray, method: str = "pca", *, seed: int = 0,
     raise ExplainError(f"unknown projection {method!r}; choose 'pca' or 'tsne'")
 
 
+def _scatter(ax: Axes, xy: np.ndarray, labels: np.ndarray | None,
+             class_names: Sequence[str] | None) -> None:
+    """Points of ``xy``, one colour and legend entry per label."""
+    if labels is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=6)
+        return
+    import numpy as np
+
+    classes = np.unique(labels)
+    for i, cls in enumerate(classes):
+        sel = labels == cls
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=6, color=_palette(i),
+                   label=_label(class_names, int(cls)))
+    ax.legend(fontsize=7, markerscale=2, loc="best", ncols=2 if len(classes) > 6 else 1,
+              frameon=False)
+
+
 def plot_embeddings(
     model: nn.Module,
-    data: Any,
+    data: EmbeddingData,
     *,
     method: str = "pca",
     class_names: Sequence[str] | None = None,
@@ -330,35 +433,35 @@ def plot_embeddings(
 ) -> Figure:
     """A 2-D PCA or t-SNE scatter of the dataset's pre-logits features, coloured by class.
 
-    ``class_names`` defaults to the model's ``pretrained_cfg["labels"]``.
+    Args:
+        model: the model (see :func:`embeddings`).
+        data: the images, with their labels for colours (see :data:`EmbeddingData`).
+        method: ``"pca"`` or ``"tsne"``.
+        class_names: the legend's names; default the model's ``pretrained_cfg["labels"]``.
+        seed: the projection's random state.
+        size: the figure's size in inches.
+        batch_size: images per forward pass.
+
+    Returns:
+        a matplotlib ``Figure``.
     """
     features, labels = embeddings(model, data, batch_size=batch_size)
     xy = project(features, method, seed=seed)
     if class_names is None:
-        class_names = (getattr(model, "pretrained_cfg", None) or {}).get("labels")
+        class_names = model_config(model).get("labels")
     fig, axes = _figure(1, 1)
     fig.set_size_inches(*size)
     ax = axes[0, 0]
     ax.set_axis_on()
     ax.set_xticks([])
     ax.set_yticks([])
-    if labels is None:
-        ax.scatter(xy[:, 0], xy[:, 1], s=6)
-    else:
-        import numpy as np
-
-        for i, cls in enumerate(np.unique(labels)):
-            sel = labels == cls
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=6, color=_palette(i),
-                       label=_label(class_names, int(cls)))
-        ax.legend(fontsize=7, markerscale=2, loc="best", ncols=2 if len(np.unique(labels)) > 6
-                  else 1, frameon=False)
+    _scatter(ax, xy, labels, class_names)
     ax.set_title(f"{'t-SNE' if method.startswith('t') else 'PCA'} of pre-logits features",
                  fontsize=9)
     return fig
 
 
-def _palette(i: int) -> Any:
+def _palette(i: int) -> tuple[float, float, float, float]:
     from matplotlib import colormaps
 
     cmap = colormaps["tab10" if i < 10 else "tab20"]

@@ -8,12 +8,11 @@ pytorch-grad-cam's (so the maps agree with it), computed batched in torch.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
-from cnnzoo.interpret.core import register_method
+from cnnzoo.interpret.checks import positive_int
+from cnnzoo.interpret.methods.base import Context, register_method
 
 SPATIAL = (2, 3)
 
@@ -57,7 +56,7 @@ def layercam(activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor
 
 @register_method("eigencam", "activation_cam",
                  summary="Eigen-CAM: the first principal component of the activations")
-def eigencam(activations: torch.Tensor, context: Any) -> torch.Tensor:
+def eigencam(activations: torch.Tensor, context: Context) -> torch.Tensor:
     """Eigen-CAM (Muhammad & Yeasin, 2020): activations projected on their first
     principal component (batched SVD, no gradients, class-agnostic).
 
@@ -79,17 +78,15 @@ def eigencam(activations: torch.Tensor, context: Any) -> torch.Tensor:
 
 @register_method("scorecam", "activation_cam", batch_size=64,
                  summary="Score-CAM: channels weighted by the score of the input masked by them")
-def scorecam(activations: torch.Tensor, context: Any, *, batch_size: int = 64) -> torch.Tensor:
+def scorecam(activations: torch.Tensor, context: Context, *, batch_size: int = 64
+             ) -> torch.Tensor:
     """Score-CAM (Wang et al., 2020): each channel, up-sampled (bilinear, corners
     aligned, as pytorch-grad-cam does) and min-max scaled,
     masks the input; the softmax over channels of the masked inputs' target scores
     weights the channels. The ``B × C`` masked inputs run through the model in
     batches of ``batch_size`` (across images and channels), without autograd.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        from cnnzoo.errors import ExplainError
-
-        raise ExplainError(f"scorecam: batch_size must be a positive int, got {batch_size!r}")
+    positive_int(batch_size, "scorecam: batch_size")
     images, targets = context.images, context.targets
     b, c = activations.shape[:2]
     size = images.shape[-2:]

@@ -1,7 +1,7 @@
 """Input-space attributions: saliency, integrated gradients and occlusion.
 
-Each rule receives the shared :class:`~cnnzoo.explain.core.Context` (model, batch,
-resolved targets, clean outputs) and returns ``(attributions, map)`` — plus
+Each rule receives the shared :class:`~cnnzoo.interpret.methods.base.Context` (model,
+batch, resolved targets, clean outputs) and returns ``(attributions, map)`` — plus
 optional diagnostics — where ``map [B, H, W]`` is scaled to 0…1 by the plumbing.
 Expanded batches (interpolation steps, occluded copies) run in chunks so memory
 stays bounded whatever the batch size.
@@ -11,34 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from cnnzoo.errors import ExplainError
-from cnnzoo.interpret.core import Context, register_method
+from cnnzoo.interpret.checks import baseline_like, positive_int, positive_pair
+from cnnzoo.interpret.methods.base import Context, register_method
 
 IG_RULES = ("gausslegendre", "trapezoid", "midpoint")
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ExplainError(f"{what} must be a positive int, got {value!r}")
-    return value
-
-
-def _baseline(baseline: Any, x: torch.Tensor, method: str) -> torch.Tensor:
-    """A baseline batch like ``x`` from a number or a broadcastable tensor."""
-    if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
-        return torch.full_like(x, float(baseline))
-    if isinstance(baseline, torch.Tensor):
-        try:
-            return baseline.to(device=x.device, dtype=x.dtype).expand_as(x)
-        except RuntimeError:
-            pass
-    shape = tuple(baseline.shape) if isinstance(baseline, torch.Tensor) else type(baseline)
-    raise ExplainError(
-        f"{method}: baseline must be a number or a tensor broadcastable to the images "
-        f"{tuple(x.shape)} ([C, H, W] or [B, C, H, W]); got {shape}"
-    )
 
 
 @register_method("saliency", "input", input_grad=True,
@@ -56,22 +36,19 @@ def saliency(ctx: Context) -> tuple[torch.Tensor, torch.Tensor]:
 def _quadrature(steps: int, rule: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Points in [0, 1] and weights summing to 1 for the path integral."""
     if rule == "gausslegendre":
-        import numpy as np
-
         nodes, weights = np.polynomial.legendre.leggauss(steps)
-        alphas, w = (nodes + 1) / 2, weights / 2
-        return (torch.tensor(alphas, dtype=x.dtype, device=x.device),
-                torch.tensor(w, dtype=x.dtype, device=x.device))
+        return (torch.tensor((nodes + 1) / 2, dtype=x.dtype, device=x.device),
+                torch.tensor(weights / 2, dtype=x.dtype, device=x.device))
     if rule == "trapezoid":
         if steps < 2:
             raise ExplainError("integrated_gradients: the trapezoid rule needs steps >= 2")
-        alphas = torch.linspace(0, 1, steps, dtype=x.dtype, device=x.device)
-        w = torch.full((steps,), 1.0 / (steps - 1), dtype=x.dtype, device=x.device)
-        w[0] = w[-1] = 0.5 / (steps - 1)
-        return alphas, w
+        points = torch.linspace(0, 1, steps, dtype=x.dtype, device=x.device)
+        trapezoid = torch.full((steps,), 1.0 / (steps - 1), dtype=x.dtype, device=x.device)
+        trapezoid[0] = trapezoid[-1] = 0.5 / (steps - 1)
+        return points, trapezoid
     if rule == "midpoint":
-        alphas = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps
-        return alphas, torch.full((steps,), 1.0 / steps, dtype=x.dtype, device=x.device)
+        points = (torch.arange(steps, dtype=x.dtype, device=x.device) + 0.5) / steps
+        return points, torch.full((steps,), 1.0 / steps, dtype=x.dtype, device=x.device)
     raise ExplainError(f"integrated_gradients: rule must be one of {', '.join(IG_RULES)}; "
                        f"got {rule!r}")
 
@@ -80,8 +57,8 @@ def _quadrature(steps: int, rule: str, x: torch.Tensor) -> tuple[torch.Tensor, t
                  internal_batch_size=32, rule="gausslegendre",
                  summary="integrated gradients from a baseline (completeness holds)")
 def integrated_gradients(
-    ctx: Context, *, steps: int = 64, baseline: Any = 0.0, internal_batch_size: int = 32,
-    rule: str = "gausslegendre",
+    ctx: Context, *, steps: int = 64, baseline: float | torch.Tensor = 0.0,
+    internal_batch_size: int = 32, rule: str = "gausslegendre",
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
     """Integrated gradients (Sundararajan et al., 2017).
 
@@ -91,10 +68,10 @@ def integrated_gradients(
     sum to ``s(x) - s(x0)`` — is reported as ``extras["delta"]`` (the difference,
     per image). The map is ``|sum_c attr_c|``.
     """
-    _positive_int(steps, "integrated_gradients: steps")
-    _positive_int(internal_batch_size, "integrated_gradients: internal_batch_size")
+    positive_int(steps, "integrated_gradients: steps")
+    positive_int(internal_batch_size, "integrated_gradients: internal_batch_size")
     x = ctx.images
-    base = _baseline(baseline, x, "integrated_gradients")
+    base = baseline_like(baseline, x, "integrated_gradients")
     alphas, weights = _quadrature(steps, rule, x)
     b = x.shape[0]
     image_of = torch.arange(b, device=x.device).repeat_interleave(steps)
@@ -118,13 +95,6 @@ def integrated_gradients(
                                                      "baseline_scores": base_scores}
 
 
-def _pair(value: Any, what: str) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return _positive_int(value[0], what), _positive_int(value[1], what)
-    v = _positive_int(value, what)
-    return v, v
-
-
 def _positions(length: int, window: int, stride: int) -> list[int]:
     window = min(window, length)
     starts = list(range(0, length - window + 1, stride))
@@ -136,7 +106,8 @@ def _positions(length: int, window: int, stride: int) -> list[int]:
 @register_method("occlusion", "input", window=None, stride=None, baseline=0.0, batch_size=64,
                  summary="score drop when a sliding patch is replaced by the baseline")
 def occlusion(
-    ctx: Context, *, window: Any = None, stride: Any = None, baseline: Any = 0.0,
+    ctx: Context, *, window: int | tuple[int, int] | None = None,
+    stride: int | tuple[int, int] | None = None, baseline: float | torch.Tensor = 0.0,
     batch_size: int = 64,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Occlusion (Zeiler & Fergus, 2014): slide a ``window`` (default 1/8 of the
@@ -145,13 +116,15 @@ def occlusion(
     windows covering it. The ``B × positions`` occluded images run ``batch_size``
     at a time, without autograd. The map is the positive part of the drop.
     """
-    _positive_int(batch_size, "occlusion: batch_size")
+    positive_int(batch_size, "occlusion: batch_size")
     x = ctx.images
     b, _, h, w = x.shape
-    wh, ww = _pair(window if window is not None else max(1, min(h, w) // 8), "occlusion: window")
+    wh, ww = positive_pair(window if window is not None else max(1, min(h, w) // 8),
+                           "occlusion: window")
     wh, ww = min(wh, h), min(ww, w)
     default_stride = (max(1, wh // 2), max(1, ww // 2))
-    sh, sw = _pair(stride if stride is not None else default_stride, "occlusion: stride")
+    sh, sw = positive_pair(stride if stride is not None else default_stride,
+                           "occlusion: stride")
     masks = torch.stack([
         torch.zeros(h, w, dtype=x.dtype, device=x.device).index_fill_(
             0, torch.arange(top, top + wh, device=x.device), 1.0)
@@ -160,7 +133,7 @@ def occlusion(
         for top in _positions(h, wh, sh) for left in _positions(w, ww, sw)
     ])  # [P, H, W]
     n_pos = masks.shape[0]
-    base = _baseline(baseline, x, "occlusion")
+    base = baseline_like(baseline, x, "occlusion")
     drops = torch.empty(b * n_pos, dtype=x.dtype, device=x.device)
     with torch.no_grad():
         clean = ctx.targets.score(ctx.outputs)
