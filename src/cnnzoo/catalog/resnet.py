@@ -1,4 +1,4 @@
-"""ResNet and ResNeXt (timm's implementation and module layout)."""
+"""ResNet, ResNeXt and Wide ResNet (timm's implementation and module layout)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ RESNEXT_PAPER = Paper(
     2016,
     "https://arxiv.org/abs/1611.05431",
 )
+WIDE_RESNET_PAPER = Paper("Wide Residual Networks", 2016, "https://arxiv.org/abs/1605.07146")
 STAGES = ("stem", "stage1", "stage2", "stage3", "stage4", "head")
 STAGE_MODULES = {
     "stem": ("conv1", "bn1"),
@@ -88,4 +89,15 @@ SPECS = (
                 num_params=88_791_336, gmacs=16.414, widths=BOTTLENECK,
                 aliases=("resnext101",),
                 description="ResNeXt-101, cardinality 32, bottleneck width 8"),
+    resnet_spec("resnext101_64x4d", family="resnext", paper=RESNEXT_PAPER,
+                num_params=83_455_272, gmacs=15.46, widths=BOTTLENECK,
+                description="ResNeXt-101, cardinality 64, bottleneck width 4"),
+    resnet_spec("wide_resnet50_2", family="wide_resnet", paper=WIDE_RESNET_PAPER,
+                num_params=68_883_240, gmacs=11.398, widths=BOTTLENECK,
+                description="Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide "
+                            "(torchvision's and timm's model of that name)"),
+    resnet_spec("wide_resnet101_2", family="wide_resnet", paper=WIDE_RESNET_PAPER,
+                num_params=126_886_696, gmacs=22.753, widths=BOTTLENECK,
+                description="Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide "
+                            "(torchvision's and timm's model of that name)"),
 )
