@@ -102,7 +102,8 @@ def _pytest_command(workers: int, junit: Path, extra: list[str]) -> list[str]:
     command = [sys.executable, "-m", "pytest", "-m", "exhaustive", "-q",
                # replace the default addopts (two xdist workers) with ours
                "-o", "addopts=-ra --strict-markers", f"--junitxml={junit}",
-               "--durations=0"]
+               # a test module that does not import must not stop the whole tier
+               "--continue-on-collection-errors", "--durations=0"]
     command += ["-n", str(workers)] if workers > 1 else ["-p", "no:xdist"]
     return command + extra
 
@@ -119,18 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cnnzoo-exhaustive-") as tmp:
         junit = Path(tmp) / "junit.xml"
         command = _pytest_command(args.workers, junit, extra)
+        commit = _git_commit()  # the code under test: recorded before the run starts
         started = dt.datetime.now(dt.timezone.utc)
         t0 = time.perf_counter()
         code = subprocess.call(command, cwd=ROOT, env=env)
         seconds = time.perf_counter() - t0
         tests = _read_junit(junit)
 
+    if not tests:
+        print(f"pytest (exit status {code}) reported no test; {args.output} is unchanged",
+              file=sys.stderr)
+        return code or 1
     counts: dict[str, int] = {}
     for test in tests:
         counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
     result = {
         "date": started.isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "machine": _machine(),
         "versions": _versions(),
         "command": " ".join(["pytest", *command[3:]]).replace(str(junit), "JUNIT.xml"),

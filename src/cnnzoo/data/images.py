@@ -28,10 +28,11 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from cnnzoo._utils import per_channel
 from cnnzoo.data.datasets import eval_transform
@@ -40,6 +41,7 @@ from cnnzoo.errors import DataError
 __all__ = [
     "IMAGE_SUFFIXES",
     "ImageData",
+    "ImageSource",
     "as_data",
     "digits_split",
     "image_files",
@@ -49,6 +51,13 @@ __all__ = [
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif",
                                    ".tiff")
+
+_Array: TypeAlias = torch.Tensor | np.ndarray
+ImageSource: TypeAlias = (str | os.PathLike[str] | _Array | tuple[_Array, _Array]
+                          | Iterable[Any] | Dataset[Any])
+"""What :func:`as_data` accepts: ``"digits"``, a folder or file, preprocessed images
+``[N, C, H, W]`` (with labels as a pair), or images / ``(image, label)`` pairs from a
+list, a ``Dataset`` or a ``DataLoader``."""
 
 
 @dataclass
@@ -113,7 +122,7 @@ def image_files(folder: str | os.PathLike[str]) -> list[Path]:
 # -- any kind of data ----------------------------------------------------------------------
 
 
-def as_data(data: Any, cfg: Mapping[str, Any], *, limit: int | None, what: str,
+def as_data(data: ImageSource | None, cfg: Mapping[str, Any], *, limit: int | None, what: str,
             split: str = "train", dynamic_hw: bool = False) -> ImageData:
     """Calibration or evaluation data of any accepted kind → preprocessed arrays.
 
@@ -155,7 +164,7 @@ def as_data(data: Any, cfg: Mapping[str, Any], *, limit: int | None, what: str,
     return _checked(found, cfg, what, dynamic_hw)
 
 
-def _numpy(value: torch.Tensor | np.ndarray | Any) -> np.ndarray:
+def _numpy(value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return np.asarray(value)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnzoo.data.images import ImageData, as_data
+from cnnzoo.data.images import ImageData, ImageSource, as_data
 from cnnzoo.errors import DataError, QuantizeError
 
 __all__ = ["CalibrationReader", "calibration_set", "evaluation_set"]
@@ -49,15 +49,15 @@ class CalibrationReader:
             yield item
 
 
-def _quantize_data(data: Any, cfg: Mapping[str, Any], *, limit: int | None, what: str,
-                   split: str, dynamic_hw: bool) -> ImageData:
+def _quantize_data(data: ImageSource | None, cfg: Mapping[str, Any], *, limit: int | None,
+                   what: str, split: str, dynamic_hw: bool) -> ImageData:
     try:
         return as_data(data, cfg, limit=limit, what=what, split=split, dynamic_hw=dynamic_hw)
     except DataError as exc:
         raise QuantizeError(str(exc)) from exc
 
 
-def calibration_set(data: Any, cfg: Mapping[str, Any], *, limit: int | None,
+def calibration_set(data: ImageSource | None, cfg: Mapping[str, Any], *, limit: int | None,
                     dynamic_hw: bool = False) -> ImageData:
     """The preprocessed calibration images (``"digits"``: the train split).
 
@@ -68,7 +68,7 @@ def calibration_set(data: Any, cfg: Mapping[str, Any], *, limit: int | None,
                           dynamic_hw=dynamic_hw)
 
 
-def evaluation_set(data: Any, cfg: Mapping[str, Any], *, limit: int | None,
+def evaluation_set(data: ImageSource | None, cfg: Mapping[str, Any], *, limit: int | None,
                    dynamic_hw: bool = False) -> ImageData:
     """The preprocessed evaluation images and labels (``"digits"``: the test split).
 

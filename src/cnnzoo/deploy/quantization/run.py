@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
-from cnnzoo.data.images import ImageData
+from cnnzoo.data.images import ImageData, ImageSource
 from cnnzoo.deploy.export import to_onnx
 from cnnzoo.deploy.quantization.calibrate import (
     CalibrationReader,
@@ -51,6 +51,7 @@ from cnnzoo.deploy.quantization.plan import (
 from cnnzoo.deploy.quantization.report import QuantAttempt, QuantReport, QuantResult
 from cnnzoo.deploy.runtime import (
     QUANT_METADATA_KEY,
+    ModelSource,
     commit,
     file_size,
     model_config,
@@ -143,7 +144,7 @@ class _Job:
 # -- 1-3: arguments, the FP32 model, the data ----------------------------------------------
 
 
-def _check_arguments(method: str, calibration: Any, per_channel: bool | str,
+def _check_arguments(method: str, calibration: ImageSource | None, per_channel: bool | str,
                      calibrate_method: str, max_accuracy_drop: float | None) -> None:
     if method not in METHODS:
         raise QuantizeError(f"method {method!r} is not one of {', '.join(METHODS)}")
@@ -164,7 +165,7 @@ def _check_arguments(method: str, calibration: Any, per_channel: bool | str,
                             "directory")
 
 
-def _source_onnx(model_or_onnx: Any, workdir: Path, *, input_size: Sequence[int] | None,
+def _source_onnx(model_or_onnx: ModelSource, workdir: Path, *, input_size: Sequence[int] | None,
                  pretrained: bool | str) -> tuple[Path, str, str | None]:
     """The FP32 ONNX file to quantize (exporting a model first), a label, and its stem."""
     if isinstance(model_or_onnx, str | os.PathLike):
@@ -222,8 +223,9 @@ def _open_job(method: str, fp32: Path, source: str, output: Path, workdir: Path,
     return job, session
 
 
-def _load_data(job: _Job, session: onnxruntime.InferenceSession, calibration: Any,
-               num_calibration: int, eval_data: Any, num_eval: int | None) -> None:
+def _load_data(job: _Job, session: onnxruntime.InferenceSession,
+               calibration: ImageSource | None, num_calibration: int,
+               eval_data: ImageSource | None, num_eval: int | None) -> None:
     """The calibration and evaluation sets, and the FP32 model's metric on the latter."""
     report = job.report
     if job.method == "int8-static":
@@ -476,15 +478,15 @@ def _write(job: _Job, latency_batch_sizes: Sequence[int], latency_repeats: int) 
 
 
 def quantize(
-    model_or_onnx: Any,
+    model_or_onnx: ModelSource,
     *,
     method: str = "int8-static",
-    calibration: Any = None,
+    calibration: ImageSource | None = None,
     num_calibration: int = 128,
     per_channel: bool | str = "auto",
     calibrate_method: str = "auto",
     max_accuracy_drop: float | None = None,
-    eval_data: Any = None,
+    eval_data: ImageSource | None = None,
     num_eval: int | None = None,
     output: str | os.PathLike[str] | None = None,
     nodes_to_exclude: Sequence[str] = (),
