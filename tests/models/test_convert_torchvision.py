@@ -128,7 +128,15 @@ def test_bn_eps_build_kwarg_is_needed(tv_name, timm_name):
 
 
 def _meta_state_dicts(tv_name: str, timm_name: str, converter: CheckpointConverter):
-    with torch.device("meta"):
+    original = torchvision.models.regnet.BlockParams.from_init_params
+
+    def widths_on_cpu(*args, **kwargs):  # torchvision's RegNet widths are tensors: not on meta
+        with torch.device("cpu"):
+            return original(*args, **kwargs)
+
+    with torch.device("meta"), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torchvision.models.regnet.BlockParams, "from_init_params",
+                      staticmethod(widths_on_cpu))
         tv_model = torchvision.models.get_model(tv_name, weights=None)
         timm_model = timm.create_model(timm_name, **converter.build_kwargs)
     return tv_model, timm_model
