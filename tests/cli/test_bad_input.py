@@ -179,7 +179,7 @@ def test_pretrained_is_the_same_option_everywhere():
             if "--pretrained" in action.option_strings:
                 seen.append(name)
                 assert action.nargs == "?" and action.const is True and action.default is None
-                assert action.metavar == "TAG|hf-hub:ORG/REPO|DIR"
+                assert action.metavar == ("TAG" if name == "list" else "TAG|hf-hub:ORG/REPO|DIR")
     assert {"export", "quantize", "predict", "bench", "explain", "finetune"} <= set(seen)
 
 

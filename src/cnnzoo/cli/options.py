@@ -290,8 +290,8 @@ def add_images(parser: argparse.ArgumentParser) -> None:
 
 
 def add_pretrained(parser: argparse.ArgumentParser, *, help: str | None = None,
-                   random_weights: bool = False,
-                   is_value: Callable[[str], bool] | None = None) -> None:
+                   random_weights: bool = False, is_value: Callable[[str], bool] | None = None,
+                   metavar: str = PRETRAINED_METAVAR) -> None:
     """``--pretrained [TAG|hf-hub:ORG/REPO|DIR]`` (``None`` when not given, ``True`` alone).
 
     Args:
@@ -300,13 +300,14 @@ def add_pretrained(parser: argparse.ArgumentParser, *, help: str | None = None,
         random_weights: the command loads the default weights unless told otherwise;
             adds ``--random-weights`` (exclusive with ``--pretrained``).
         is_value: which words after ``--pretrained`` are its value (default: all).
+        metavar: the value's name in the help (``list`` takes a TAG only).
     """
     group: Any = parser.add_mutually_exclusive_group() if random_weights else parser
     default_help = ("load pretrained weights: alone, the model's default tag; or the "
                     "weights of TAG, of a Hub repository or of a saved folder "
                     "(NAME.TAG as MODEL picks a tag too)")
     group.add_argument("--pretrained", nargs="?", const=True, default=None,
-                       type=_pretrained_ref, metavar=PRETRAINED_METAVAR,
+                       type=_pretrained_ref, metavar=metavar,
                        help=help or default_help)
     if random_weights:
         group.add_argument("--random-weights", action="store_true",

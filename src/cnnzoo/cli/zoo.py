@@ -189,7 +189,7 @@ def register(sub: Subcommands) -> None:
     p.add_argument("pattern", nargs="?", metavar="PATTERN", help="fnmatch pattern, e.g. 'resnet*'")
     p.add_argument("--task", choices=("classification", "segmentation"))
     p.add_argument("--family", help="only this family, e.g. resnet")
-    options.add_pretrained(p, is_value=options.is_known_tag,
+    options.add_pretrained(p, is_value=options.is_known_tag, metavar="TAG",
                            help="only models with pretrained weights (with TAG: with weights "
                                 "of that tag)")
     options.add_json(p)
