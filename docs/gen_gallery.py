@@ -4,8 +4,8 @@ Writes ``models/index.md`` — one row per registered model, built-in or plugin 
 and ``models/<family>.md`` with every spec's details. For the smallest model of
 each family the per-layer summary of :mod:`cnnzoo.analysis` is included when
 that module is importable; the model is built on PyTorch's ``meta`` device (shapes
-only: no memory, no initialisation) at no more than 64×64, so the whole docs build
-stays fast. Any error other than a missing
+only: no memory, no initialisation) at no more than 64×64 (at its own input size when
+64×64 is too small for it), so the whole docs build stays fast. Any error other than a missing
 ``cnnzoo.analysis`` fails the build on purpose: the gallery must not silently
 drop a model.
 """
@@ -137,11 +137,17 @@ def layer_summary(spec: ModelSpec) -> tuple[tuple[int, int, int], str] | None:
         return None
     import torch
 
+    from cnnzoo.errors import AnalysisError
+
     size = summary_input(spec)
     with torch.device("meta"):  # shapes, parameters, MACs and RFs need no real weights
         model = cnnzoo.create(spec.name).eval()
     with torch.no_grad():
-        result = summary(model, size)
+        try:
+            result = summary(model, size)
+        except AnalysisError:  # too small for the model (Inception-v3 needs 75×75)
+            size = spec.input_size
+            result = summary(model, size)
     return size, result.format()
 
 
