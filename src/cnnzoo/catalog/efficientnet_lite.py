@@ -61,6 +61,10 @@ def efficientnet_lite_spec(name: str) -> ModelSpec:
             *((tap, w, 2 ** (i + 1)) for i, (tap, w) in enumerate(zip(TAPS, widths, strict=True)))
         ),
         aliases=aliases,
+        # Google's Lite weights as efficientnet_pytorch ports them (TF padding, BN eps 1e-3)
+        checkpoint_converters={
+            "efficientnet_pytorch":
+                "cnnzoo.models.converters.efficientnet_pytorch:EFFICIENTNET_PYTORCH"},
         description=_description(name, size),
         **registered_weights(name),
     )

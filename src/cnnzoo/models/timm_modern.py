@@ -59,6 +59,7 @@ def build_efficientnet_lite(
     global_pool: str = "avg",
     bn_eps: float | None = None,
     bn_momentum: float | None = None,
+    pad_type: str | None = None,
 ) -> nn.Module:
     """EfficientNet-Lite0…4 (timm ``EfficientNet``: ReLU6, no squeeze-excite, fixed stem/head).
 
@@ -71,10 +72,13 @@ def build_efficientnet_lite(
         global_pool: ``"avg"``, ``"max"``, ``"avgmax"`` or ``""`` (no pooling).
         bn_eps: BatchNorm epsilon (``tf_*`` default to TensorFlow's 1e-3).
         bn_momentum: BatchNorm momentum.
+        pad_type: ``"same"`` for TensorFlow's padding on any variant (what a checkpoint
+            in efficientnet_pytorch's layout needs), ``""`` for symmetric padding.
     """
     return _create(arch, num_classes=num_classes, in_chans=in_chans,
                    drop_rate=drop_rate, drop_path_rate=drop_path_rate,
-                   global_pool=global_pool, bn_eps=bn_eps, bn_momentum=bn_momentum)
+                   global_pool=global_pool, bn_eps=bn_eps, bn_momentum=bn_momentum,
+                   pad_type=pad_type)
 
 
 def build_convnextv2(
