@@ -12,12 +12,14 @@ drop a model.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import metadata
+from pathlib import Path
 
 import mkdocs_gen_files
 
@@ -227,10 +229,56 @@ def write_index(specs: list[ModelSpec], by_family: dict[str, list[ModelSpec]]) -
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    lines += capability_section(specs)
     lines.append("")
     with mkdocs_gen_files.open("models/index.md", "w") as fh:
         fh.write("\n".join(lines))
     mkdocs_gen_files.set_edit_path("models/index.md", GALLERY_SCRIPT)
+
+
+CAPABILITIES = Path(__file__).parent / "assets" / "capabilities.json"
+CHECK_TITLES = {"forward": "Forward", "features_only": "Features", "onnx": "ONNX parity",
+                "int8": "INT8", "explain": "Explain (auto)", "pt2": ".pt2"}
+
+
+def capability_cell(result: dict | None) -> str:
+    """✓ / ✗ / – for one check, with its measured detail as a tooltip."""
+    if not result:
+        return "–"
+    detail = cell(str(result.get("detail", ""))).replace('"', "'")
+    if result.get("ok"):
+        return f'<span title="{detail}">✓</span>'
+    mark = "–" if str(result.get("detail", "")).startswith("RuntimeError: not run") else "✗"
+    return f'<span title="{detail}">{mark}</span>'
+
+
+def capability_section(specs: list[ModelSpec]) -> list[str]:
+    """The capability matrix: what was checked per model, read from the committed data."""
+    if not CAPABILITIES.exists():
+        return []
+    data = json.loads(CAPABILITIES.read_text())
+    rows = {row["model"]: row for row in data.get("models", [])}
+    env = data.get("environment", {})
+    checks = [c for c in data.get("checks", CHECK_TITLES) if c in CHECK_TITLES]
+    lines = [
+        "## Capability matrix { #capabilities }",
+        "",
+        "What was checked for every model, from real runs of "
+        "`scripts/capability_matrix.py` (random weights, a small input, one thread) — "
+        f"cnnzoo {env.get('cnnzoo', '?')}, torch {env.get('torch', '?')}, "
+        f"{env.get('date', '?')[:10]}, commit `{env.get('commit', '?')}`. "
+        "✓ passed (hover for the measured number), ✗ failed (hover for the error), "
+        "– not run (hover for the reason). ONNX and `.pt2` are verified against eager "
+        "PyTorch; INT8 is onnxruntime's static quantization calibrated on the digits.",
+        "",
+        "| Model | " + " | ".join(CHECK_TITLES[c] for c in checks) + " |",
+        "| --- | " + " | ".join(":---:" for _ in checks) + " |",
+    ]
+    for spec in specs:
+        row = rows.get(spec.name, {})
+        lines.append(f"| {name_link(spec)} | "
+                     + " | ".join(capability_cell(row.get(c)) for c in checks) + " |")
+    return [*lines, ""]
 
 
 def spec_section(spec: ModelSpec) -> list[str]:
