@@ -16,7 +16,8 @@ import torchvision
 from torch import nn
 
 from cnnzoo import analysis
-from cnnzoo.analysis import count_macs, summary
+from cnnzoo.analysis import count_macs, count_params, receptive_field, summary
+from cnnzoo.errors import AnalysisError
 from tests.analysis.helpers import LeNet5
 
 # ----------------------------------------------------------------------------- side effects
@@ -89,6 +90,45 @@ def test_tensor_input_is_used_as_given() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         count_macs(conv, x, batch_size=2)
 
+
+
+BAD_CALLS = {
+    # name: (call, what the message must say)
+    "depth": (lambda: summary(nn.ReLU(), (1, 4, 4), depth=0), "depth must be None"),
+    "batch": (lambda: count_macs(nn.ReLU(), (1, 4, 4), batch_size=0), "batch_size must be"),
+    "tensor-batch": (
+        lambda: count_macs(nn.ReLU(), torch.zeros(1, 1, 4, 4), batch_size=2),
+        "pass a tensor holding the batch you want",
+    ),
+    "text-size": (lambda: summary(nn.ReLU(), "3x8x8"), "such as (3, 224, 224)"),  # type: ignore[arg-type]
+    "lazy": (lambda: count_params(nn.LazyLinear(2)), "run one forward pass before counting"),
+    "channels": (
+        lambda: receptive_field(nn.Conv2d(3, 1, 1), (1, 8, 8)),
+        "expected input shape is (3, 8, 8)",
+    ),
+    "spatial-size": (lambda: summary(LeNet5(), (1, 28, 28)), "'fc1' (Linear) expects 400"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_bad_input_is_an_analysis_error_that_says_what_to_do(case: str) -> None:
+    call, says = BAD_CALLS[case]
+    with pytest.raises(AnalysisError) as info:
+        call()
+    assert isinstance(info.value, ValueError)  # ``except ValueError`` keeps working
+    assert says in str(info.value)
+
+
+def test_a_failing_root_module_is_named_as_the_model() -> None:
+    class Picky(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[-1] != 32:
+                raise ValueError("Picky takes 32 x 32 images")
+            return x
+
+    with pytest.raises(AnalysisError, match=r"the model itself \(Picky\) failed") as info:
+        summary(Picky(), (1, 8, 8))
+    assert "Picky takes 32 x 32 images" in str(info.value)
 
 # ----------------------------------------------------------------------------- the package itself
 
