@@ -189,7 +189,9 @@ def test_converted_torchvision_alexnet_tag_round_trip(hub, tmp_path):
     assert cli(["convert", "alexnet", str(pth), "--out", str(out),
                 "--repo-id", "cnnzoo/alexnet.tv_in1k"]) == 0
     assert cli(["push", str(out), "cnnzoo/alexnet.tv_in1k"]) == 0
-    model = cnnzoo.create("alexnet", pretrained=True).eval()
+    # alexnet's registered tag now reads torchvision's registry (tests/build/
+    # test_torchvision_weights.py); a converted, published copy loads by its repo
+    model = cnnzoo.create("hf-hub:cnnzoo/alexnet.tv_in1k").eval()
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x), atol=1e-5, rtol=0)

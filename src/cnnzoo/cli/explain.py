@@ -109,7 +109,7 @@ def _overlay_names(images: Sequence[str], method: str) -> list[str]:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """``cnnzoo explain MODEL IMAGE…``: top classes and one heatmap overlay per image."""
-    from cnnzoo.interpret.core import get_method
+    from cnnzoo.interpret.methods import get_method
 
     get_method(args.method)  # an unknown method fails before loading anything
     options.check_files(args.images, "image")
