@@ -14,7 +14,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from cnnzoo.analysis import summary
+from cnnzoo.build.factory import create
 from cnnzoo.data import DigitsSplit, digits, random_shift
+from cnnzoo.models.base import protocol
 
 
 @dataclass
@@ -46,10 +49,8 @@ def train_lenet_on_digits(epochs: int = 15, seed: int = 0, verbose: bool = True)
 
     AdamW with a one-cycle schedule, label smoothing 0.05 and random ±2-pixel shifts.
     """
-    import cnnzoo
-
     torch.manual_seed(seed)
-    model = cnnzoo.create("lenet5")
+    model = create("lenet5")
     split = digits(model=model, seed=seed)
     loader = DataLoader(split.train, batch_size=32, shuffle=True,
                         generator=torch.Generator().manual_seed(seed))
@@ -85,13 +86,10 @@ def run(epochs: int = 15, train: bool = True) -> DemoResult:
     2. a fresh LeNet-5 is trained from scratch on the training split (``train=True``);
     3. the per-layer summary: output shapes, parameters, MACs and receptive fields.
     """
-    import cnnzoo
-    from cnnzoo.analysis import summary
-
     print("cnnzoo demo: LeNet-5 on scikit-learn's handwritten digits (offline)\n")
-    model = cnnzoo.create("lenet5", pretrained=True).eval()
+    model = create("lenet5", pretrained=True).eval()
     split = digits(model=model)
-    labels = model.pretrained_cfg["labels"]
+    labels: tuple[str, ...] = protocol(model).pretrained_cfg["labels"]
     images, targets = split.test.tensors
     with torch.no_grad():
         predicted = model(images[:16]).argmax(1)
