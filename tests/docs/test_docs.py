@@ -222,3 +222,17 @@ def test_import_time_bench_json() -> None:
     assert result["results"]["cnnzoo"]["models"] == len(cnnzoo.list_models())
     assert isinstance(result["ratios"]["cnnzoo_over_torch"], float)
     assert isinstance(result["meets_goal"], bool)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    """``.ci/run`` runs the README's test command, read from README.md, never a copy."""
+    proc = subprocess.run(
+        ["bash", str(ROOT / ".ci" / "run"), "--print"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```bash\n(.*?)^```$", readme, flags=re.DOTALL | re.MULTILINE)
+    commands = [line for block in blocks for line in block.splitlines() if " -m pytest" in line]
+    assert len(commands) == 1, commands
+    assert proc.stdout.strip() == commands[0]
