@@ -1,1 +1,16 @@
-"""Deployment: ONNX and ``.pt2`` export, quantization, prediction and benchmarks."""
+"""Deployment: ONNX and ``.pt2`` export, quantization, prediction and benchmarks.
+
+The modules, each importing only those listed before it:
+
+- :mod:`~cnnzoo.deploy.runtime`: the model (``resolve_model``), its config and input
+  size, the metadata written into exports (through :class:`~cnnzoo.config.ModelConfig`),
+  the one onnxruntime session factory, and model files written atomically;
+- :mod:`~cnnzoo.deploy.timing`: how latency is measured (bench and quantization alike);
+- :mod:`~cnnzoo.deploy.capture`: ``torch.export`` capture and its error messages;
+- :mod:`~cnnzoo.deploy.export`: ``to_onnx`` / ``to_exported_program``, verified;
+- :mod:`~cnnzoo.deploy.quantization`: ``quantize`` (INT8 / FP16) with an accuracy gate;
+- :mod:`~cnnzoo.deploy.predict`: one predictor over eager, ONNX and quantized ONNX;
+- :mod:`~cnnzoo.deploy.bench`: the benchmark runner behind ``cnnzoo bench``.
+
+Images become model inputs in :mod:`cnnzoo.data.images`, the data layer below.
+"""
