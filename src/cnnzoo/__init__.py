@@ -29,6 +29,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "explain": ("cnnzoo.interpret.api", "explain"),
     "quantize": ("cnnzoo.deploy.quantization", "quantize"),
     "fit": ("cnnzoo.train.loop", "fit"),
+    "evaluate": ("cnnzoo.deploy.evaluation", "evaluate"),
     # types
     "ModelConfig": ("cnnzoo.config", "ModelConfig"),
     "ZooModelProtocol": ("cnnzoo.models.base", "ZooModelProtocol"),
@@ -76,6 +77,7 @@ __all__ = [
     "data",
     "deploy",
     "errors",
+    "evaluate",
     "explain",
     "export",
     "features",
@@ -118,6 +120,7 @@ if TYPE_CHECKING:
     from cnnzoo.build.factory import create
     from cnnzoo.config import ModelConfig
     from cnnzoo.deploy import bench, export, predict
+    from cnnzoo.deploy.evaluation import evaluate
     from cnnzoo.deploy.quantization import quantize
     from cnnzoo.interpret.api import explain
     from cnnzoo.models.base import ZooModelProtocol

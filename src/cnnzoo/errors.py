@@ -139,6 +139,10 @@ class BenchError(CnnzooError):
     """A benchmark that cannot run (unknown backend, bad batch size…)."""
 
 
+class EvaluateError(CnnzooError, ValueError):
+    """An evaluation that cannot run: bad data, labels that do not match the model…"""
+
+
 # -- the command line -------------------------------------------------------------------
 
 
@@ -156,6 +160,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DuplicateModelError",
+    "EvaluateError",
     "ExplainError",
     "ExportError",
     "ExportVerificationError",

@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cnnzoo.cli.explain",
     "cnnzoo.cli.train",
     "cnnzoo.cli.deploy",
+    "cnnzoo.cli.evaluate",
 )
 
 #: the old name of :func:`cnnzoo._utils.text_table`, kept for compatibility
