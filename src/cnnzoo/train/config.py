@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
 
@@ -35,6 +35,9 @@ from cnnzoo.errors import FitOptionError, TrainError
 from cnnzoo.train.callbacks import Callback, EarlyStopping, check_callback
 from cnnzoo.train.losses import SEGMENTATION_LOSSES
 from cnnzoo.train.tasks import TASK_KINDS, LossFn, Task
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 __all__ = [
     "AMP_DTYPES",
@@ -165,7 +168,7 @@ class FitConfig:
         """The names of all options, in order."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
-    def replace(self, **changes: Any) -> FitConfig:
+    def replace(self, **changes: Unpack[FitOptions]) -> FitConfig:
         """A copy with some options changed (validated like a new config).
 
         Raises:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -148,9 +148,8 @@ class LRSchedule:
         self.total_steps, self.warmup_steps = total_steps, warmup_steps
         self.min_lr_ratio = min_lr_ratio
 
-    def _set(self, step: int) -> None:
-        assert self.name is not None
-        multiplier = lr_multiplier(self.name, step, self.total_steps, self.warmup_steps,
+    def _set(self, name: str, step: int) -> None:
+        multiplier = lr_multiplier(name, step, self.total_steps, self.warmup_steps,
                                    self.min_lr_ratio)
         for group in self.optimizer.param_groups:
             group["lr"] = group["initial_lr"] * multiplier
@@ -158,14 +157,14 @@ class LRSchedule:
     def start(self) -> None:
         """Set the learning rate of step 0 (after the callbacks' ``on_fit_start``)."""
         if self.name is not None:
-            self._set(0)
+            self._set(self.name, 0)
 
     def after_step(self, step: int) -> None:
         """Advance after optimizer step number ``step`` (1-based)."""
         if self.custom is not None:
             self.custom.step()
         elif self.name is not None:
-            self._set(step)
+            self._set(self.name, step)
 
 
 class MixedPrecision:
@@ -292,8 +291,3 @@ class OptimizerStep:
             self.ema.update(self.steps)
         return self.steps
 
-
-def autocast_factory(amp: bool | str, device: torch.device
-                     ) -> Callable[[], AbstractContextManager[object]]:
-    """A factory of autocast contexts for ``amp`` on ``device`` (see :class:`MixedPrecision`)."""
-    return MixedPrecision(amp, device).autocast

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnzoo.errors import TrainError
+
 __all__ = ["FitState", "History", "format_epoch", "mode_of"]
 
 
@@ -57,8 +59,12 @@ class History:
         An improvement updates :attr:`best` and :attr:`best_epoch` (1-based).
 
         Raises:
-            KeyError: the row lacks the monitored metric.
+            TrainError: the row lacks the monitored metric.
         """
+        if self.monitor not in row:
+            raise TrainError(
+                f"the monitored metric {self.monitor!r} is not among the epoch's metrics "
+                f"({', '.join(sorted(row))}); a Task's summarize() must return it")
         self.epochs.append(row)
         value = row[self.monitor]
         improved = self.best is None or (value > self.best if self.mode == "max"
