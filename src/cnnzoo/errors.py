@@ -85,6 +85,10 @@ class HubFormatError(CnnzooError):
     """A model that cannot be written in the Hub format."""
 
 
+class InputSizeError(CnnzooError, ValueError):
+    """An input whose height or width the model cannot take (not a multiple of its stride)."""
+
+
 # -- the verbs ---------------------------------------------------------------------------
 
 
