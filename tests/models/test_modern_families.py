@@ -180,7 +180,7 @@ def test_features_only(name):
 
 # -- the registered weights -----------------------------------------------------------
 def torchvision_tags():
-    return [(name, tag) for name in cnnzoo.list_models()
+    return [(name, tag) for name in cnnzoo.list_models(task="classification")
             for tag, w in cnnzoo.model_info(name).weights.items() if w.source == "torchvision"]
 
 
