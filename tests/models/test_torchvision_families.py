@@ -96,7 +96,7 @@ def randomize_bn(model: nn.Module) -> None:
 
 def torchvision_reference(tv_name: str, **kwargs) -> nn.Module:
     if tv_name == "inception_v3":
-        kwargs.setdefault("init_weights", True)
+        kwargs.setdefault("init_weights", False)  # PyTorch's default init: outputs of order 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = torchvision.models.get_model(tv_name, weights=None, **kwargs)
