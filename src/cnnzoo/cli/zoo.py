@@ -166,10 +166,12 @@ def cmd_push(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise CommandError(f"folder {args.folder!r}: no such directory (save one with "
                            "`cnnzoo convert` or cnnzoo.hub.save_pretrained)")
+    from cnnzoo.deploy.evaluation import load_evaluation
     from cnnzoo.hub import push_folder
 
+    evaluation = load_evaluation(args.evaluation) if args.evaluation else None
     url = push_folder(args.folder, args.repo_id, private=args.private, revision=args.revision,
-                      commit_message=args.message)
+                      commit_message=args.message, evaluation=evaluation)
     print(f"pushed {args.folder} to {args.repo_id}: {url}")
     return 0
 
@@ -238,6 +240,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--private", action="store_true")
     p.add_argument("--revision", help="branch to commit to (created if missing)")
     p.add_argument("--message", help="commit message")
+    p.add_argument("--evaluation", metavar="METRICS.JSON",
+                   help="write these results (from `cnnzoo evaluate --report DIR`) into the "
+                        "model card as model-index eval results")
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("demo", help="offline demo: LeNet-5 on real handwritten digits",

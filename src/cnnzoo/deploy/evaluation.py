@@ -683,20 +683,36 @@ class _Data:
 
 def _load_arrays(raw: Any, predictor: Predictor) -> np.ndarray:
     if isinstance(raw, tuple) and raw and raw[0] == "digits":
-        if predictor.task == _SEGMENTATION:
-            return _digits_masks(predictor.cfg)[0]
-        return digits_split(predictor.cfg, "test")[0]
+        return _digits_test(predictor.cfg, predictor.task == _SEGMENTATION)[0]
     return as_data(raw, predictor.cfg, limit=None, what="evaluation", split="test",
                    dynamic_hw=predictor.task == _SEGMENTATION).x
 
 
-def _digits_masks(cfg: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    class _Cfg:
-        pretrained_cfg = cfg
+_DIGITS_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_DIGITS_CACHE_BYTES = 64 * 2**20  # keep the last small test split (LeNet's: 1.5 MB)
 
-    split = digits_segmentation(model=_Cfg())
-    images, masks = split.test.tensors
-    return images.numpy().astype(np.float32), masks.numpy()
+
+def _digits_test(cfg: Mapping[str, Any], masks: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The digits test split at ``cfg``'s preprocessing: images and classes (or ink masks).
+
+    The last one made is kept when small, so evaluations one after another
+    (a comparison, a CI gate, a benchmark) do not resize the same images again.
+    """
+    key = f"{masks}:{_signature(cfg)}"
+    if key in _DIGITS_CACHE:
+        return _DIGITS_CACHE[key]
+    if masks:
+        class _Cfg:
+            pretrained_cfg = cfg
+
+        images, target = digits_segmentation(model=_Cfg()).test.tensors
+        x, y = images.numpy().astype(np.float32), target.numpy()
+    else:
+        x, y = digits_split(cfg, "test")
+    if x.nbytes <= _DIGITS_CACHE_BYTES:  # kept writable: torch.from_numpy warns otherwise
+        _DIGITS_CACHE.clear()
+        _DIGITS_CACHE[key] = (x, y)
+    return x, y
 
 
 def _class_folders(root: Path) -> tuple[list[Path], np.ndarray, tuple[str, ...]]:
@@ -734,12 +750,11 @@ def _dataset_names(data: Any) -> tuple[str, ...] | None:
 def _open_data(data: ImageSource, predictor: Predictor) -> _Data:
     """Any accepted kind of labelled data → :class:`_Data` (labels checked later)."""
     if isinstance(data, str) and data == "digits":
-        if predictor.task == _SEGMENTATION:
-            _, masks = _digits_masks(predictor.cfg)
-            return _Data("digits test split (ink masks)", "digits", masks,
-                         ("background", "ink"), raw=("digits",))
-        _, y = digits_split(predictor.cfg, "test")
-        return _Data("digits test split", "digits", y, DIGIT_LABELS, raw=("digits",))
+        segmenter = predictor.task == _SEGMENTATION
+        x, y = _digits_test(predictor.cfg, segmenter)
+        return _Data("digits test split" + (" (ink masks)" if segmenter else ""), "digits",
+                     y.copy(), ("background", "ink") if segmenter else DIGIT_LABELS,
+                     raw=("digits",), _cache={_signature(predictor.cfg): x})
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if not path.exists():
@@ -899,11 +914,11 @@ def _run(backend: _Backend, data: _Data, labels: tuple[str, ...], batch_size: in
     segmenter = predictor.task == _SEGMENTATION
     chunks: list[np.ndarray] = []
     confusion = np.zeros((len(labels), len(labels)) if segmenter else (0, 0), dtype=np.int64)
-    total = math.ceil(len(data) / batch_size)
-    bar = tqdm(data.batches(predictor, batch_size), total=total, unit="batch",
-               desc=f"evaluate {backend.name}", disable=None if progress else True, leave=False)
+    batches: Iterator[np.ndarray] = data.batches(predictor, batch_size)
+    bar = tqdm(batches, total=math.ceil(len(data) / batch_size), unit="batch", leave=False,
+               desc=f"evaluate {backend.name}", disable=None) if progress else None
     start, seen = time.perf_counter(), 0
-    for batch in bar:
+    for batch in bar if bar is not None else batches:
         out = predictor.logits(batch)
         if segmenter:
             pred = out.argmax(axis=1)
@@ -919,7 +934,8 @@ def _run(backend: _Backend, data: _Data, labels: tuple[str, ...], batch_size: in
                                     f"has {len(labels)} labels")
             chunks.append(out.astype(np.float32, copy=False))
         seen += len(batch)
-    bar.close()
+    if bar is not None:
+        bar.close()
     seconds = time.perf_counter() - start
     if segmenter:
         return _Outputs(pixels=np.concatenate(chunks), confusion=confusion, seconds=seconds)

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -38,6 +38,43 @@ from cnnzoo.spec import REGISTRY
 
 # pretrained_cfg fields timm's PretrainedCfg accepts; anything else stays top-level.
 TIMM_CFG_FIELDS = TIMM_FIELDS
+EVALUATION_HEADING = "## Evaluation"
+
+
+class Evaluation(Protocol):
+    """Evaluation results for a model card (``evaluation=`` of :func:`save_pretrained`,
+    :func:`push_to_hub`, :func:`push_folder`).
+
+    :class:`cnnzoo.deploy.evaluation.EvalReport` is one; the hub layer sits below
+    deploy, so it takes any object with these two methods.
+    """
+
+    def eval_results(self) -> list[Any]:
+        """``huggingface_hub.EvalResult`` objects: the card's ``model-index``."""
+        ...
+
+    def summary_markdown(self) -> str:
+        """The card's ``## Evaluation`` section (Markdown)."""
+        ...
+
+
+def card_with_evaluation(card_text: str, evaluation: Evaluation, model_name: str) -> str:
+    """``card_text`` with ``evaluation``'s results in its YAML (``model-index``, through
+    ``huggingface_hub.ModelCardData``) and its summary as the ``## Evaluation`` section
+    (replacing an older one); the rest of the card is kept."""
+    from huggingface_hub import ModelCard
+
+    card = ModelCard(card_text, ignore_metadata_errors=True)
+    data: Any = card.data  # a ModelCardData
+    data.eval_results = list(evaluation.eval_results())
+    data.model_name = data.model_name or model_name
+    text = card.text
+    if EVALUATION_HEADING in text:  # drop the old section, up to the next "## " heading
+        head, _, tail = text.partition(EVALUATION_HEADING)
+        rest = tail.split("\n## ", 1)
+        text = head + ("## " + rest[1] if len(rest) > 1 else "")
+    card.text = text.rstrip("\n") + "\n\n" + evaluation.summary_markdown().strip() + "\n"
+    return str(card.content)
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -93,8 +130,12 @@ def model_card(
     metrics: Mapping[str, float] | None = None,
     base_model: str | None = None,
     tags: Sequence[str] = (),
+    evaluation: Evaluation | None = None,
 ) -> str:
-    """A model card: YAML front matter for the Hub, then usage, preprocessing and labels."""
+    """A model card: YAML front matter for the Hub, then usage, preprocessing and labels.
+
+    With ``evaluation`` the YAML carries its results as ``model-index`` (the Hub shows
+    them) and the card ends with its summary."""
     from huggingface_hub import ModelCardData
 
     config = dict(config or model_config(model))
@@ -105,7 +146,10 @@ def model_card(
     all_tags = ["cnnzoo", pipeline, spec.family, *tags]
     if spec.builder.startswith("cnnzoo.models.timm_backed:"):
         all_tags.append("timm")
+    name = repo_id or config["architecture"]
     data = ModelCardData(
+        model_name=name if evaluation is not None else None,
+        eval_results=list(evaluation.eval_results()) if evaluation is not None else None,
         library_name="cnnzoo",
         tags=list(dict.fromkeys(all_tags)),
         license=license or cfg.get("license") or "apache-2.0",
@@ -114,7 +158,6 @@ def model_card(
         base_model=base_model,
         pipeline_tag=pipeline,
     )
-    name = repo_id or config["architecture"]
     ref = f"hf-hub:{repo_id}" if repo_id else "path/to/this/folder"
     lines = [
         "---", data.to_yaml(), "---", "",
@@ -152,6 +195,8 @@ def model_card(
         shown = ", ".join(f"`{label}`" for label in labels[:20])
         more = f", … ({len(labels) - 20} more in config.json)" if len(labels) > 20 else ""
         lines += ["", "## Labels", "", shown + more]
+    if evaluation is not None:
+        lines += ["", evaluation.summary_markdown().strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -166,12 +211,15 @@ def save_pretrained(
     tags: Sequence[str] = (),
     repo_id: str | None = None,
     write_model_card: bool = True,
+    evaluation: Evaluation | None = None,
 ) -> Path:
     """Save ``model`` as ``config.json`` + ``model.safetensors`` + ``README.md``.
 
     Files are written to a temporary folder beside the target and moved into place
     only when all are complete, so an error never leaves a half-written model. An
-    existing ``README.md`` is never overwritten.
+    existing ``README.md`` is never overwritten — except that ``evaluation`` (an
+    :class:`~cnnzoo.deploy.evaluation.EvalReport`, see :class:`Evaluation`) updates its
+    ``model-index`` results and ``## Evaluation`` section, keeping the rest.
 
     Example:
         >>> import cnnzoo, cnnzoo.hub, tempfile
@@ -193,11 +241,16 @@ def save_pretrained(
         save_file(state, str(staging / "model.safetensors"),
                   metadata={"format": "pt", "architecture": config["architecture"]})
         (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        if write_model_card and not (target / "README.md").exists():
+        readme = target / "README.md"
+        if write_model_card and not readme.exists():
             card = model_card(model, repo_id=repo_id, config=config, license=license,
                               datasets=datasets, metrics=metrics, base_model=base_model,
-                              tags=tags)
+                              tags=tags, evaluation=evaluation)
             (staging / "README.md").write_text(card)
+        elif write_model_card and evaluation is not None:
+            card = card_with_evaluation(readme.read_text(encoding="utf-8"), evaluation,
+                                        repo_id or config["architecture"])
+            (staging / "README.md").write_text(card, encoding="utf-8")
         for item in staging.iterdir():
             os.replace(item, target / item.name)
     finally:
@@ -240,18 +293,24 @@ def push_to_hub(
     metrics: Mapping[str, float] | None = None,
     base_model: str | None = None,
     tags: Sequence[str] = (),
+    evaluation: Evaluation | None = None,
 ) -> str:
     """Publish ``model`` to the Hub in one commit; returns the commit URL.
 
     The repository is created if needed. A ``README.md`` already in the repository
-    is left as it is. ``revision`` names a branch (created from main if missing).
+    is left as it is, except that ``evaluation`` updates its results (see
+    :func:`save_pretrained`). ``revision`` names a branch (created from main if missing).
     """
     api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
                                              token=token)
     with tempfile.TemporaryDirectory(prefix="cnnzoo-push-") as tmp:
+        if has_readme and evaluation is not None:
+            Path(tmp, "README.md").write_text(_remote_card(api, repo_id, revision),
+                                              encoding="utf-8")
         save_pretrained(model, tmp, license=license, datasets=datasets, metrics=metrics,
                         base_model=base_model, tags=tags, repo_id=repo_id,
-                        write_model_card=not has_readme)
+                        write_model_card=not has_readme or evaluation is not None,
+                        evaluation=evaluation)
         spec_name = model_config(model)["architecture"]
         info = api.upload_folder(
             repo_id=repo_id,
@@ -262,10 +321,20 @@ def push_to_hub(
     return str(getattr(info, "commit_url", info))
 
 
+def _remote_card(api: Any, repo_id: str, revision: str | None) -> str:
+    path = api.hf_hub_download(repo_id, "README.md", revision=revision)
+    return Path(path).read_text(encoding="utf-8")
+
+
 def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool = False,
                 revision: str | None = None, commit_message: str | None = None,
-                token: str | None = None) -> str:
-    """Publish a folder written by :func:`save_pretrained` (``cnnzoo push DIR REPO_ID``)."""
+                token: str | None = None, evaluation: Evaluation | None = None) -> str:
+    """Publish a folder written by :func:`save_pretrained` (``cnnzoo push DIR REPO_ID``).
+
+    With ``evaluation`` (``cnnzoo push DIR REPO --evaluation metrics.json``) the model
+    card — the repository's, else the folder's — gets its results (see
+    :func:`card_with_evaluation`) in the same commit.
+    """
     folder = Path(folder)
     for required in ("config.json", "model.safetensors"):
         if not (folder / required).is_file():
@@ -276,6 +345,9 @@ def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool =
     config = read_config(folder / "config.json")
     api, repo_id, has_readme = _prepare_repo(repo_id, private=private, revision=revision,
                                              token=token)
+    if evaluation is not None:
+        return _push_with_evaluation(api, folder, repo_id, config, has_readme, evaluation,
+                                     revision=revision, commit_message=commit_message)
     ignore = ["README.md"] if has_readme else []
     info = api.upload_folder(
         repo_id=repo_id, folder_path=str(folder), revision=revision,
@@ -283,4 +355,25 @@ def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool =
         allow_patterns=["config.json", "model.safetensors", "README.md"],
         ignore_patterns=ignore or None,
     )
+    return str(getattr(info, "commit_url", info))
+
+
+def _push_with_evaluation(api: Any, folder: Path, repo_id: str, config: Mapping[str, Any],
+                          has_readme: bool, evaluation: Evaluation, *, revision: str | None,
+                          commit_message: str | None) -> str:
+    from huggingface_hub import CommitOperationAdd
+
+    local = folder / "README.md"
+    base = (_remote_card(api, repo_id, revision) if has_readme
+            else local.read_text(encoding="utf-8") if local.is_file()
+            else f"---\nlibrary_name: cnnzoo\n---\n\n# {repo_id}\n")
+    card = card_with_evaluation(base, evaluation, repo_id)
+    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(folder / name))
+                  for name in ("config.json", "model.safetensors")]
+    operations.append(CommitOperationAdd(path_in_repo="README.md",
+                                         path_or_fileobj=card.encode("utf-8")))
+    info = api.create_commit(
+        repo_id=repo_id, operations=operations, revision=revision,
+        commit_message=commit_message or f"Upload {config['architecture']} with cnnzoo "
+                                         "and its evaluation")
     return str(getattr(info, "commit_url", info))
