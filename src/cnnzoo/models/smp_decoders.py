@@ -710,6 +710,18 @@ class SmpSegmenter(ZooModel):
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         return x if pre_logits else self.segmentation_head(x)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``[B, classes, H, W]`` at the input's size.
+
+        With encoders whose feature maps are not exactly ``size / stride`` (an
+        unpadded stem, e.g. SqueezeNet's) the head's output is resized bilinearly to
+        the input; with the others (and always in smp's cases) it already fits.
+        """
+        out = self.forward_head(self.forward_features(x))
+        if not torch.compiler.is_compiling() and out.shape[-2:] != x.shape[-2:]:
+            out = F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return out
+
     def get_classifier(self) -> nn.Module:
         return self.segmentation_head[0]
 
