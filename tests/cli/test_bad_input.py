@@ -101,6 +101,12 @@ CASES: list[tuple[str, list[str], str]] = [
     ("bench", ["lenet5", "--backends", "eager,gpu"], "unknown backend(s) gpu"),
     ("bench", ["lenet5", "--batch", "0"], "comma-separated positive integers"),
     ("bench", ["lenet5", "--warmup", "-1"], "expected an integer ≥ 0"),
+    ("evaluate", ["resnet51"], "Did you mean: resnet50"),
+    ("evaluate", ["lenet5", "--data", "{tmp}/none"], "no such folder"),
+    ("evaluate", ["lenet5", "--compare", "{tmp}/missing.onnx"], "no such file"),
+    ("evaluate", ["lenet5", "--backend", "int9"], "invalid choice: 'int9'"),
+    ("evaluate", ["lenet5", "--min-accuracy", "99"], "expected a fraction"),
+    ("evaluate", ["lenet5", "--data", "{tmp}", "--no-latency"], "but not in class sub-folders"),
 ]
 
 
