@@ -220,3 +220,22 @@ def test_torchvision_sourced_tags_match_torchvision_meta(name):
     assert wspec.input_size[1:] == (transforms.crop_size[0],) * 2
     assert wspec.interpolation == transforms.interpolation.value
     assert spec.num_params == weights.meta["num_params"]
+
+
+def test_headless_pretraining_weights_load_without_a_classifier(tmp_path):
+    """Weights registered with num_classes=0 (e.g. ConvNeXt V2's fcmae) build no head."""
+    from safetensors.torch import save_file
+
+    from cnnzoo.build.loading import build_with_weights
+    from cnnzoo.spec import import_object
+
+    spec = cnnzoo.model_info("resnet18")
+    headless = cnnzoo.create("resnet18", num_classes=0).state_dict()
+    save_file(headless, str(tmp_path / "h.safetensors"))
+    loaded = build_with_weights(spec, import_object(spec.builder), dict(headless),
+                                num_classes=None, in_chans=3, kwargs={}, saved_classes=0)
+    assert loaded.num_classes == 0 and set(loaded.model.state_dict()) == set(headless)
+    with pytest.warns(UserWarning, match="num_classes=5"):
+        fresh = build_with_weights(spec, import_object(spec.builder), dict(headless),
+                                   num_classes=5, in_chans=3, kwargs={}, saved_classes=0)
+    assert fresh.model.get_classifier().out_features == 5

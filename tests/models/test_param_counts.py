@@ -57,6 +57,14 @@ def test_param_count_equals_the_paper(name):
 
 
 def test_every_model_has_a_reference():
+    # the families added later check their counts in their own modules, against the same
+    # kinds of reference (torchvision's meta, timm's models, smp's models)
+    from cnnzoo.models.torchvision_segmentation import ARCHITECTURES
+    from tests.models import test_modern_families, test_smp_decoders, test_torchvision_families
+
     covered = set(TORCHVISION) | set(TIMM_PUBLISHED) | set(PAPERS)
+    covered |= set(test_torchvision_families.TORCHVISION)
+    covered |= set(test_modern_families.TORCHVISION) | set(test_modern_families.TIMM)
+    covered |= set(ARCHITECTURES) | {name for name, _, _ in test_smp_decoders.CASES}
     builtins = {n for n in cnnzoo.list_models() if cnnzoo.model_info(n).source == "cnnzoo"}
     assert builtins == covered

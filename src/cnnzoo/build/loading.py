@@ -190,8 +190,8 @@ def build_with_weights(
     """
     head = saved_head_spec(spec, saved_head, saved_classes)
     probe_classes = spec.num_classes if num_classes in (None, 0) else int(num_classes)
-    if head is not None:
-        probe_classes = int(saved_classes or 0)
+    if head is not None or saved_classes is not None:
+        probe_classes = int(saved_classes or 0)  # what the weights hold (0: no classifier)
 
     def build(n_classes: int, build_kwargs: Mapping[str, Any], meta: bool) -> nn.Module:
         return build_module(spec, builder, num_classes=n_classes, in_chans=in_chans,
