@@ -455,6 +455,12 @@ class EvalReport:
         return ("model", "backend", "accuracy", "Δ points", "agreement", "size",
                 *(f"ms @ b{b}" for b in sizes))
 
+    def comparison_table(self) -> str:
+        """The backends side by side as a text table (``""`` without ``compare=``)."""
+        if not self.comparison:
+            return ""
+        return text_table(self.comparison_headers(), self.comparison_rows())
+
     def table(self) -> str:
         """A readable summary: headline metrics, per class, mistakes, comparison."""
         parts = [text_table(("evaluation", "value"), self.summary_rows())]
@@ -476,7 +482,7 @@ class EvalReport:
                 [(label, "-" if i is None else f"{i:.4f}", "-" if d is None else f"{d:.4f}", n)
                  for label, i, d, n in zip(s.labels, s.iou, s.dice, s.support, strict=True)]))
         if self.comparison:
-            parts.append(text_table(self.comparison_headers(), self.comparison_rows()))
+            parts.append(self.comparison_table())
         parts += [f"note: {n}" for n in self.notes]
         return "\n\n".join(parts)
 

@@ -176,21 +176,26 @@ def _mistakes_figure(report: EvalReport) -> Figure:
 
 
 def _comparison_figure(report: EvalReport) -> Figure:
+    """Accuracy against latency per image: a colour per backend, a marker per batch size."""
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     sizes = sorted({b for row in report.comparison for b in row.latency_ms})
-    fig = _figure(5.4, 3.8)
+    markers = dict(zip(sizes, "os^Dv", strict=False))
+    fig = _figure(5.6, 3.8)
     ax = fig.add_subplot()
     every: list[float] = []
-    for k, (batch, marker) in enumerate(zip(sizes, "os^D", strict=False)):
-        rows = [row for row in report.comparison if batch in row.latency_ms]
-        xs = [row.latency_ms[batch] / batch for row in rows]
-        ys = [row.accuracy * 100 for row in rows]
-        every += xs
-        ax.scatter(xs, ys, marker=marker, s=50, label=f"batch {batch}")
-        for x, y, row in zip(xs, ys, rows, strict=True):
-            ax.annotate(row.backend, (x, y), textcoords="offset points", fontsize=7,
-                        xytext=(5, 5 if k % 2 == 0 else -11))
+    handles = []
+    for i, row in enumerate(report.comparison):
+        colour = f"C{i % 10}"
+        for batch, ms in sorted(row.latency_ms.items()):
+            every.append(ms / batch)
+            ax.scatter([ms / batch], [row.accuracy * 100], marker=markers.get(batch, "o"),
+                       s=55, color=colour, edgecolor="black", linewidth=0.5, zorder=3)
+        handles.append(Line2D([], [], linestyle="", marker="o", color=colour,
+                              label=f"{row.name} ({row.backend})"))
+    handles += [Line2D([], [], linestyle="", marker=markers[b], color="grey",
+                       label=f"batch {b}") for b in sizes]
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -202,7 +207,7 @@ def _comparison_figure(report: EvalReport) -> Figure:
     ax.set_xlabel("latency per image (ms, log scale)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Accuracy against latency")
-    ax.legend(fontsize=8)
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
     return fig
 
@@ -295,7 +300,8 @@ def summary_markdown(report: EvalReport) -> str:
              _md_table(("metric", "value"), report.summary_rows())]
     if report.comparison:
         parts += ["", _md_table(report.comparison_headers(), report.comparison_rows())]
-    parts += ["", *_statements(report)]
+    for line in _statements(report):
+        parts += ["", line]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -308,7 +314,8 @@ def render_markdown(report: EvalReport, pictures: Sequence[str]) -> str:
         parts += [f"## {title}", "", _md_table(headers, rows), ""]
     for name in pictures:
         parts += [f"![{CAPTIONS.get(name, name)}]({name})", ""]
-    parts += _statements(report)
+    for line in _statements(report):
+        parts += [line, ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
