@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
 import cnnzoo
 from cnnzoo.cli import main
@@ -185,6 +185,9 @@ def test_by_name_folder_and_backend_option(art: Artefacts, tmp_path: Path) -> No
     assert sorted(by_name.classification.top_k) == [1, 3]
     derived = evaluate(art.model, "digits", backend="onnx", progress=False)
     assert derived.backend == "onnx" and derived.accuracy == pytest.approx(LENET_DIGITS_ACCURACY)
+    fp16 = evaluate(art.onnx, "digits", backend="fp16", progress=False)  # from the ONNX file
+    assert fp16.backend == "onnx-fp16" and fp16.model == "lenet5.fp16.onnx"
+    assert fp16.accuracy == pytest.approx(LENET_DIGITS_ACCURACY)
     assert cnnzoo.evaluate is evaluate
 
 
@@ -247,7 +250,7 @@ def test_dataset_loader_and_tensors(art: Artefacts) -> None:
     for data in (split.test, DataLoader(split.test, batch_size=50), (x, y)):
         report = evaluate(art.model, data, progress=False)
         assert report.accuracy == pytest.approx(LENET_DIGITS_ACCURACY), type(data)
-    x2, y2 = digits_split(art.model.pretrained_cfg, "test")
+    x2, _ = digits_split(art.model.pretrained_cfg, "test")
     assert np.allclose(x2, x.numpy())
 
 
@@ -293,7 +296,7 @@ def test_classes_that_do_not_match_the_labels(art: Artefacts, tmp_path: Path) ->
 
 def test_an_empty_folder(art: Artefacts, tmp_path: Path) -> None:
     (tmp_path / "empty" / "3").mkdir(parents=True)
-    with pytest.raises(EvaluateError, match="no images in .*one sub-folder per class"):
+    with pytest.raises(EvaluateError, match=r"no images in .*one sub-folder per class"):
         evaluate(art.model, tmp_path / "empty", progress=False, report=tmp_path / "out")
     assert not (tmp_path / "out").exists()
     loose = tmp_path / "loose"
@@ -323,12 +326,12 @@ def test_bad_arguments(art: Artefacts) -> None:
     x, _ = digits(model=art.model).test.tensors
     with pytest.raises(EvaluateError, match="carry no labels"):
         evaluate(art.model, x[:8], progress=False)
-    with pytest.raises(EvaluateError, match="unknown backend 'onx'.*Did you mean: onnx"):
+    with pytest.raises(EvaluateError, match=r"unknown backend 'onx'.*Did you mean: onnx"):
         evaluate(art.model, "digits", backend="onx")
     with pytest.raises(EvaluateError, match="top_k"):
         evaluate(art.model, "digits", top_k=(0,))
-    with pytest.raises(EvaluateError, match="needs an eager model"):
-        evaluate(art.onnx, "digits", backend="int8")
+    with pytest.raises(EvaluateError, match="is already quantized"):
+        evaluate(art.int8, "digits", backend="fp16")
     with pytest.raises(EvaluateError, match="no such file"):
         load_evaluation(Path(tempfile.gettempdir()) / "no-such-metrics.json")
 

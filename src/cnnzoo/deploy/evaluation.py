@@ -828,12 +828,14 @@ def _align_labels(data: _Data, predictor: Predictor) -> tuple[str, ...]:
 
 @dataclass
 class _Backend:
-    """One model ready to evaluate: its predictor, name, size and (eager) module."""
+    """One model ready to evaluate: its predictor, name, size, and its eager module or its
+    ``.onnx`` file."""
 
     predictor: Predictor
     name: str
     size_bytes: int | None
     module: nn.Module | None = None
+    path: Path | None = None
 
 
 def _module_name(module: nn.Module) -> str:
@@ -850,13 +852,12 @@ def _weights_size(module: nn.Module, source: Any) -> int:
     return sum(t.numel() * t.element_size() for t in module.state_dict().values())
 
 
-def _open_backend(source: ModelSource | Predictor, *, pretrained: bool | str) -> _Backend:
-    if isinstance(source, Predictor):
-        return _Backend(source, Path(source.source).name, None)
+def _open_backend(source: ModelSource, *, pretrained: bool | str) -> _Backend:
     try:
         if isinstance(source, str | os.PathLike) and Path(os.fspath(source)).suffix == ".onnx":
-            predictor = Predictor(source)
-            return _Backend(predictor, Path(os.fspath(source)).name, file_size(source))
+            path = Path(os.fspath(source))
+            return _Backend(Predictor(path), path.name, file_size(path) if path.is_file()
+                            else None, path=path)
         module = resolve_model(source, pretrained=pretrained).eval()
         return _Backend(Predictor(module), _module_name(module), _weights_size(module, source),
                         module)
@@ -868,19 +869,26 @@ def _open_backend(source: ModelSource | Predictor, *, pretrained: bool | str) ->
 
 def _derived(reference: _Backend, backend: str, workdir: Path, data: ImageSource,
              calibration: ImageSource | None) -> _Backend:
-    """The ONNX / INT8 / FP16 version of an eager reference, written in ``workdir``."""
+    """The ONNX / INT8 / FP16 version of a reference (an eager model, exported first, or an
+    FP32 ``.onnx`` file), written in ``workdir``."""
     from cnnzoo.deploy.export import to_onnx
     from cnnzoo.deploy.quantization import quantize
 
     if reference.module is None:
-        raise EvaluateError(f"backend {backend!r} needs an eager model to export; "
-                            f"{reference.name} is already an ONNX file")
-    stem = reference.name.replace(os.sep, "_")
-    fp32 = workdir / f"{stem}.onnx"
-    if not fp32.exists():
-        to_onnx(reference.module, fp32)
-    if backend == "onnx":
-        return _open_backend(fp32, pretrained=False)
+        if reference.path is None or reference.predictor.backend != "onnx":
+            raise EvaluateError(f"backend {backend!r} needs an eager model or an FP32 ONNX "
+                                f"file; {reference.name} is already quantized "
+                                f"({reference.predictor.backend})")
+        if backend == "onnx":
+            return reference
+        fp32, stem = reference.path, reference.path.stem
+    else:
+        stem = reference.name.replace(os.sep, "_")
+        fp32 = workdir / f"{stem}.onnx"
+        if not fp32.exists():
+            to_onnx(reference.module, fp32)
+        if backend == "onnx":
+            return _open_backend(fp32, pretrained=False)
     method = _QUANT_METHODS[backend]
     if method == "int8-static" and calibration is None:
         if not (isinstance(data, str) and data == "digits"):
