@@ -146,8 +146,6 @@ def test_bad_settings_are_clear_errors(lenet_split):
         fit(model, small, epochs=1, optimizer="lion")
     with pytest.raises(TrainError, match="epochs must be at least 1"):
         fit(model, small, epochs=0)
-    with pytest.raises(TrainError, match="gradient checkpointing"):
-        fit(model, small, epochs=1, grad_checkpointing=True)
     with pytest.raises(TrainError, match="mixup"):
         fit(model, small, epochs=1, mixup="blend")
 

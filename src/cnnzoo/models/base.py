@@ -3,7 +3,8 @@
 timm's models already speak this protocol; :class:`ZooModel` gives the networks no
 library provides (LeNet-5, AlexNet, GoogLeNet, UNet) the same surface:
 ``forward_features``, ``forward_head``, ``get_classifier``, ``reset_classifier``,
-``pretrained_cfg``, ``feature_info`` and ``default_cfg``-free naming.
+``pretrained_cfg``, ``feature_info``, ``default_cfg``-free naming and timm's
+``set_grad_checkpointing`` (see :mod:`cnnzoo.models.checkpointing`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from cnnzoo._utils import per_channel
+from cnnzoo.models.checkpointing import default_checkpoint_modules, set_checkpointed
 from cnnzoo.spec import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -54,12 +56,15 @@ class ZooModel(nn.Module):
     classifier), ``feature_info`` (a list of ``{"module", "num_chs", "reduction"}``
     dicts, as in timm) and implement :meth:`forward_features`,
     :meth:`forward_head`, :meth:`get_classifier` and :meth:`_make_classifier`.
+    A subclass whose stages make poor checkpointing segments overrides
+    :meth:`grad_checkpoint_modules`.
     """
 
     num_classes: int
     num_features: int
     in_chans: int
     feature_info: list[dict[str, Any]]
+    grad_checkpointing: bool = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,6 +93,29 @@ class ZooModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
+
+    def grad_checkpoint_modules(self) -> list[str]:
+        """The submodules :meth:`set_grad_checkpointing` checkpoints, one segment each.
+
+        By default the modules of every stage but the head (the spec's
+        ``stage_modules``), see :func:`cnnzoo.models.checkpointing.default_checkpoint_modules`.
+        """
+        return default_checkpoint_modules(self)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute each segment's activations in the backward pass instead of storing them.
+
+        timm's method of the same name, for the native networks: the forward of every
+        module of :meth:`grad_checkpoint_modules` runs through
+        ``torch.utils.checkpoint.checkpoint(..., use_reentrant=False)``; the gradients
+        are unchanged.
+
+        Raises:
+            StageError: the model's stages are unknown (build it with
+                :func:`cnnzoo.create`) or hold nothing to checkpoint.
+        """
+        set_checkpointed(self, self.grad_checkpoint_modules() if enable else (), enable)
+        self.grad_checkpointing = bool(enable)
 
 
 def imagenet_cfg(in_chans: int, size: int = 224, crop_pct: float = 0.875,

@@ -6,6 +6,8 @@ and measured is a :class:`Task` (``task="auto"`` picks classification or
 segmentation from the model; :class:`DistillationTask` trains a student on a
 teacher); :class:`Callback` objects see every epoch (:class:`EarlyStopping`,
 :class:`~cnnzoo.train.transfer.ProgressiveUnfreezing`).
+``grad_checkpointing=True`` trades compute for activation memory
+(:mod:`~cnnzoo.train.grad_checkpointing`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from cnnzoo.errors import FitOptionError, TrainError
 from cnnzoo.train.callbacks import Callback, EarlyStopping
 from cnnzoo.train.config import OPTIMIZERS, SCHEDULES, FitConfig
+from cnnzoo.train.grad_checkpointing import set_grad_checkpointing, supports_grad_checkpointing
 from cnnzoo.train.loop import distill, evaluate, fit
 from cnnzoo.train.state import FitState, History, format_epoch
 from cnnzoo.train.tasks import (
@@ -42,4 +45,6 @@ __all__ = [
     "evaluate",
     "fit",
     "format_epoch",
+    "set_grad_checkpointing",
+    "supports_grad_checkpointing",
 ]

@@ -92,8 +92,9 @@ class FitConfig:
         ema: keep an exponential moving average of the weights (``True``: decay 0.999,
             or the decay); validation and checkpoints use it, and the model ends
             with the averaged weights.
-        grad_checkpointing: trade compute for memory (models with
-            ``set_grad_checkpointing``, i.e. the timm-backed families).
+        grad_checkpointing: trade compute for memory: recompute activations in the
+            backward pass (models with ``set_grad_checkpointing``: the timm-backed
+            families and the native networks, see :mod:`cnnzoo.train.grad_checkpointing`).
         callbacks: :class:`~cnnzoo.train.Callback` objects (any object with some of the
             hooks ``on_fit_start``, ``on_epoch_start``, ``on_epoch_end``, ``on_fit_end``).
         early_stopping: a patience in epochs or an :class:`~cnnzoo.train.EarlyStopping`.

@@ -23,7 +23,8 @@ The steps, each in its module: options (:mod:`~cnnzoo.train.config`), data
 (:mod:`~cnnzoo.train.loaders`), the task's loss and metrics
 (:mod:`~cnnzoo.train.tasks`), optimizer, schedule, AMP, accumulation and EMA
 (:mod:`~cnnzoo.train.optim`), processes (:mod:`~cnnzoo.train.distributed`),
-callbacks (:mod:`~cnnzoo.train.callbacks`) and the best checkpoint
+callbacks (:mod:`~cnnzoo.train.callbacks`), gradient checkpointing
+(:mod:`~cnnzoo.train.grad_checkpointing`) and the best checkpoint
 (:mod:`~cnnzoo.train.checkpointing`); this module runs the epochs.
 """
 
@@ -33,7 +34,7 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ from cnnzoo.train.callbacks import CallbackList, EarlyStopping
 from cnnzoo.train.checkpointing import BestCheckpoint
 from cnnzoo.train.config import FitConfig, FitOptions, resolve_config
 from cnnzoo.train.distributed import DistributedContext, training_device
+from cnnzoo.train.grad_checkpointing import check_grad_checkpointing, grad_checkpointing
 from cnnzoo.train.loaders import BatchMixer, Data, check_classes, make_loader, make_mixer
 from cnnzoo.train.optim import (
     EMA,
@@ -120,7 +122,8 @@ def fit(
             :class:`~cnnzoo.train.FitConfig`, with the same names and defaults:
             ``epochs`` (required), ``lr``, ``optimizer``, ``weight_decay``,
             ``scheduler``, ``warmup``, ``amp``, ``grad_accum``, ``clip_grad``,
-            ``label_smoothing``, ``mixup``, ``ema``, ``callbacks``, ``early_stopping``,
+            ``label_smoothing``, ``mixup``, ``ema``, ``grad_checkpointing``,
+            ``callbacks``, ``early_stopping``,
             ``checkpoint_dir``, ``batch_size``, ``loss``, ``augment``, ``task`` (a
             name, or a :class:`~cnnzoo.train.Task` such as
             :class:`~cnnzoo.train.DistillationTask`), ``seed``, ``device``,
@@ -149,7 +152,7 @@ def fit(
     """
     cfg = resolve_config(config, options)
     run = _prepare(unwrap(model), train, val, cfg)
-    with _grad_checkpointing(run.model, cfg.grad_checkpointing):
+    with grad_checkpointing(run.model, cfg.grad_checkpointing):
         net: nn.Module | None = None  # wrapped after the first epoch's callbacks ran
         for epoch in range(cfg.epochs):
             net = _run_epoch(run, epoch, net)
@@ -193,26 +196,6 @@ def _prepare_task(model: nn.Module, train: Data, val: Data | None, cfg: FitConfi
     return task, n_classes
 
 
-def _check_grad_checkpointing(model: nn.Module, on: bool) -> None:
-    if on and not callable(getattr(model, "set_grad_checkpointing", None)):
-        raise TrainError(f"{type(model).__name__} does not support gradient checkpointing "
-                         "(no set_grad_checkpointing); the timm-backed families do")
-
-
-@contextlib.contextmanager
-def _grad_checkpointing(model: nn.Module, on: bool) -> Iterator[None]:
-    """Gradient checkpointing on for the block (checked by :func:`_check_grad_checkpointing`)."""
-    setter = getattr(model, "set_grad_checkpointing", None)
-    if not on or not callable(setter):
-        yield
-        return
-    setter(True)
-    try:
-        yield
-    finally:
-        setter(False)
-
-
 def _prepare(model: nn.Module, train: Data, val: Data | None, cfg: FitConfig) -> _Run:
     """Device, processes, task, data, optimizer, callbacks: everything before epoch 1."""
     device = training_device(model, cfg.device)
@@ -221,7 +204,8 @@ def _prepare(model: nn.Module, train: Data, val: Data | None, cfg: FitConfig) ->
     amp = MixedPrecision(cfg.amp, device)
     task, n_classes = _prepare_task(model, train, val, cfg, amp, device)
     mixer = make_mixer(cfg.mixup, n_classes)
-    _check_grad_checkpointing(model, cfg.grad_checkpointing)
+    if cfg.grad_checkpointing:
+        check_grad_checkpointing(model)
     checkpoint = None if cfg.checkpoint_dir is None else BestCheckpoint(
         cfg.checkpoint_dir, model, is_main=dist.is_main)
 
