@@ -147,6 +147,19 @@ class EvaluateError(CnnzooError, ValueError):
     """An evaluation that cannot run: bad data, labels that do not match the model…"""
 
 
+class BackendUnavailableError(CnnzooError, ImportError):
+    """A backend whose optional dependency is not installed; the message says what to
+    ``pip install`` (``pip install "cnnzoo[openvino]"``)."""
+
+
+class PrecisionError(CnnzooError, ValueError):
+    """A precision the hardware does not run natively, or that a backend does not have."""
+
+
+class VerificationError(ReportedError):
+    """A backend or precision whose outputs disagree with eager PyTorch (``exc.report``)."""
+
+
 # -- the command line -------------------------------------------------------------------
 
 
@@ -157,6 +170,7 @@ class CommandError(CnnzooError):
 __all__ = [
     "AccuracyDropError",
     "AnalysisError",
+    "BackendUnavailableError",
     "BenchError",
     "CheckpointError",
     "CnnzooError",
@@ -174,6 +188,7 @@ __all__ = [
     "ModelArgumentError",
     "ModelOptionError",
     "PluginWarning",
+    "PrecisionError",
     "PredictError",
     "QuantizeError",
     "ReportedError",
@@ -181,5 +196,6 @@ __all__ = [
     "StageError",
     "TrainError",
     "UnknownModelError",
+    "VerificationError",
     "WeightsError",
 ]
