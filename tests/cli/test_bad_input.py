@@ -81,6 +81,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("finetune", ["lenet5", "--data", "digits", "--out", "{tmp}/o", "--pretrained", "nope"],
      "no weights tagged 'nope'"),
     ("finetune", ["unet", "--data", "digits", "--out", "{tmp}/o"], "trains classifiers"),
+    ("finetune", ["lenet5", "--data", "digits", "--out", "{tmp}/o", "--report", "{image}"],
+     "is a file; give a folder for the report"),
     ("export", ["resnet51", "--out", "{tmp}/m.onnx"], "Did you mean: resnet50"),
     ("export", ["{tmp}/no-folder", "--out", "{tmp}/m.onnx"], "no such file or directory"),
     ("export", ["lenet5", "--out", "{tmp}/m.onnx", "--pretrained", "digts"],

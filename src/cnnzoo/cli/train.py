@@ -1,7 +1,9 @@
 """``cnnzoo finetune MODEL``: a new head on a zoo model, trained on an image folder or the digits.
 
 Thin: parses, calls :func:`cnnzoo.build.factory.create`, :mod:`cnnzoo.train.transfer`
-and :func:`cnnzoo.train.fit`, prints one line per epoch and where the model went.
+and :func:`cnnzoo.train.fit`, prints one line per epoch and where the model went; with
+``--report DIR``, :class:`cnnzoo.deploy.EvaluateAtFitEnd` writes the evaluation report of
+the best epoch on the validation split and its summary is printed.
 Imports nothing heavy at module level (``cnnzoo --help`` stays fast).
 """
 
@@ -54,6 +56,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--amp", action="store_true", help="mixed precision (bf16 on CPU)")
     p.add_argument("--seed", type=int, default=0)
     options.add_threads(p)
+    p.add_argument("--report", metavar="DIR",
+                   help="after training, evaluate the best epoch on the validation split "
+                        "and write report.html (self-contained), report.md and metrics.json")
     p.add_argument("--push-to-hub", metavar="ORG/NAME",
                    help="publish the result to the Hugging Face Hub")
     p.add_argument("--private", action="store_true", help="with --push-to-hub")
@@ -119,6 +124,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         raise CommandError(f"finetune trains classifiers; {spec.name!r} is a {spec.task} model")
     if args.data != "digits" and not Path(args.data).is_dir():
         raise DataError(f"--data {args.data!r}: no such directory (or use 'digits')")
+    if args.report is not None and Path(args.report).exists() and not Path(args.report).is_dir():
+        raise CommandError(f"--report {args.report!r} is a file; give a folder for the report")
     source = options.model_source(args.model, args.pretrained)
     options.set_threads(args.threads)
 
@@ -147,6 +154,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     print(f"stages: {', '.join(stages(model))}; freeze: {args.freeze}; "
           f"{count_trainable(model)}")
     callbacks.append(_EpochPrinter())
+    if args.report is not None:
+        from cnnzoo.deploy.fit_evaluation import EvaluateAtFitEnd
+
+        callbacks.append(EvaluateAtFitEnd(args.report, progress=False))
     history = fit(model, data.train, data.val, epochs=args.epochs, lr=args.lr,
                   batch_size=args.batch, label_smoothing=args.label_smoothing,
                   amp=args.amp, callbacks=callbacks, checkpoint_dir=args.out, seed=args.seed,
@@ -154,6 +165,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     print(f"best {history.monitor} {history.best:.4f} at epoch {history.best_epoch}; "
           f"saved to {args.out} (config.json, model.safetensors, README.md)")
     print(f"reload with: cnnzoo.create({str(args.out)!r})")
+    if history.evaluation is not None:
+        print(history.evaluation.table())
+        print(f"cnnzoo finetune: wrote {Path(args.report) / 'report.html'}, report.md and "
+              "metrics.json")
     if args.push_to_hub:
         from cnnzoo.hub import push_folder
 

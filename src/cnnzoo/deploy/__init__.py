@@ -11,6 +11,26 @@ The modules, each importing only those listed before it:
 - :mod:`~cnnzoo.deploy.quantization`: ``quantize`` (INT8 / FP16) with an accuracy gate;
 - :mod:`~cnnzoo.deploy.predict`: one predictor over eager, ONNX and quantized ONNX;
 - :mod:`~cnnzoo.deploy.bench`: the benchmark runner behind ``cnnzoo bench``.
+- :mod:`~cnnzoo.deploy.fit_evaluation`: :class:`EvaluateAtFitEnd`, the fit callback that
+  writes the evaluation report of the best checkpoint (exported here, lazily).
 
 Images become model inputs in :mod:`cnnzoo.data.images`, the data layer below.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cnnzoo.deploy.fit_evaluation import EvaluateAtFitEnd
+
+__all__ = ["EvaluateAtFitEnd"]
+
+
+def __getattr__(name: str) -> Any:
+    """``cnnzoo.deploy.EvaluateAtFitEnd``, imported on first use (the package stays light)."""
+    if name == "EvaluateAtFitEnd":
+        from cnnzoo.deploy.fit_evaluation import EvaluateAtFitEnd
+
+        return EvaluateAtFitEnd
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

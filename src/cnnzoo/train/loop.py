@@ -45,7 +45,7 @@ from torch.utils.data import DataLoader, Sampler
 from cnnzoo._utils import eval_mode, unwrap
 from cnnzoo.errors import ConfigError, TrainError
 from cnnzoo.train import distributed
-from cnnzoo.train.callbacks import CallbackList, EarlyStopping
+from cnnzoo.train.callbacks import Callback, CallbackList, EarlyStopping, check_callback
 from cnnzoo.train.checkpointing import BestCheckpoint
 from cnnzoo.train.config import FitConfig, FitOptions, resolve_config
 from cnnzoo.train.distributed import DistributedContext, training_device
@@ -108,6 +108,7 @@ def fit(
     val: Data | None = None,
     *,
     config: FitConfig | None = None,
+    evaluate: bool | Callback = False,
     **options: Unpack[FitOptions],
 ) -> History:
     """Train ``model`` on ``train``, evaluating on ``val`` after every epoch.
@@ -118,6 +119,13 @@ def fit(
             segmenter — or a ``DataLoader``.
         val: the same for validation (optional).
         config: every option at once, as a :class:`~cnnzoo.train.FitConfig`.
+        evaluate: the full evaluation report at the end of training, made by a callback
+            of the deploy layer (which training does not import):
+            ``evaluate=cnnzoo.deploy.EvaluateAtFitEnd(report_dir)`` appends that callback
+            after ``callbacks`` — the report of the best checkpoint (with
+            ``checkpoint_dir``) on ``val`` lands in ``history.evaluation`` (and in
+            ``report_dir``). ``False`` or ``None``: none (the default). ``True`` is
+            refused with a :class:`~cnnzoo.errors.TrainError` saying what to pass instead.
         **options: the options as keywords instead — the fields of
             :class:`~cnnzoo.train.FitConfig`, with the same names and defaults:
             ``epochs`` (required), ``lr``, ``optimizer``, ``weight_decay``,
@@ -133,7 +141,8 @@ def fit(
         the :class:`~cnnzoo.train.History`; the model is left in eval mode.
 
     Raises:
-        TrainError: settings that do not fit, or data whose classes contradict the model.
+        TrainError: settings that do not fit, data whose classes contradict the model,
+            or ``evaluate=True``.
         FitOptionError: an unknown option, or options contradicting ``config``
             (a :class:`TypeError` too).
 
@@ -151,6 +160,8 @@ def fit(
         1
     """
     cfg = resolve_config(config, options)
+    if evaluate is not False and evaluate is not None:
+        cfg = cfg.replace(callbacks=[*cfg.callbacks, _evaluation_callback(evaluate)])
     run = _prepare(unwrap(model), train, val, cfg)
     with grad_checkpointing(run.model, cfg.grad_checkpointing):
         net: nn.Module | None = None  # wrapped after the first epoch's callbacks ran
@@ -163,6 +174,20 @@ def fit(
 
 
 # -- before the first epoch ---------------------------------------------------------------
+
+
+def _evaluation_callback(evaluate: object) -> Callback:
+    """``fit(evaluate=...)``: the callback that makes the report (never built here)."""
+    if evaluate is True:
+        raise TrainError(
+            "fit(evaluate=True): the evaluation report is made by the deploy layer, which "
+            "training does not import; pass callbacks=[cnnzoo.deploy.EvaluateAtFitEnd()] "
+            "(or evaluate=cnnzoo.deploy.EvaluateAtFitEnd()) or use cnnzoo.evaluate after fit")
+    if isinstance(evaluate, bool | str | int | float):
+        raise TrainError(f"evaluate= takes a callback such as cnnzoo.deploy.EvaluateAtFitEnd() "
+                         f"(or False), got {evaluate!r}")
+    check_callback(evaluate)
+    return evaluate  # type: ignore[return-value]  # checked to have a hook
 
 
 def _record_labels(model: nn.Module, classes: list[str] | None) -> None:
@@ -225,7 +250,7 @@ def _prepare(model: nn.Module, train: Data, val: Data | None, cfg: FitConfig) ->
     monitor = f"val_{task.monitor}" if val is not None else "train_loss"
     history = History(monitor=monitor, mode=mode_of(monitor), task=task.kind)
     state = FitState(model=model, optimizer=optimizer, epochs=cfg.epochs, history=history,
-                     rank=dist.rank, world_size=dist.world_size)
+                     rank=dist.rank, world_size=dist.world_size, val_data=val)
     stopper = cfg.early_stopping
     if stopper is not None and not isinstance(stopper, EarlyStopping):
         stopper = EarlyStopping(int(stopper))

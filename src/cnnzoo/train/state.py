@@ -38,6 +38,9 @@ class History:
     best_checkpoint: Path | None = None
     stopped_early: bool = False
     task: str = "classification"
+    evaluation: Any = None
+    """The evaluation report of the run, set by ``cnnzoo.deploy.EvaluateAtFitEnd``
+    (an ``EvalReport``; ``None`` without that callback)."""
 
     def __getitem__(self, key: str) -> list[float]:
         if not self.epochs or key not in self.epochs[-1]:
@@ -98,6 +101,8 @@ class FitState:
     world_size: int = 1
     epoch: int = 0
     stop: bool = False
+    val_data: Any = None
+    """The ``val`` given to ``fit`` (``None`` without validation data)."""
     _changed: bool = field(default=False, repr=False)
 
     def trainable_changed(self) -> None:
