@@ -8,8 +8,13 @@ The modules, each importing only those listed before it:
 - :mod:`~cnnzoo.deploy.timing`: how latency is measured (bench and quantization alike);
 - :mod:`~cnnzoo.deploy.capture`: ``torch.export`` capture and its error messages;
 - :mod:`~cnnzoo.deploy.export`: ``to_onnx`` / ``to_exported_program``, verified;
-- :mod:`~cnnzoo.deploy.quantization`: ``quantize`` (INT8 / FP16) with an accuracy gate;
-- :mod:`~cnnzoo.deploy.predict`: one predictor over eager, ONNX and quantized ONNX;
+- :mod:`~cnnzoo.deploy.quantization`: ``quantize`` (INT8 / FP16, onnxruntime or NNCF) with
+  an accuracy gate;
+- :mod:`~cnnzoo.deploy.precision`: native bf16 from what the hardware reports, bf16
+  autocast for eager PyTorch, and the checks every backend result passes;
+- :mod:`~cnnzoo.deploy.openvino_backend`: an ONNX file compiled by OpenVINO (optional
+  extra), verified at its precision;
+- :mod:`~cnnzoo.deploy.predict`: one predictor over eager, ONNX, quantized ONNX and OpenVINO;
 - :mod:`~cnnzoo.deploy.bench`: the benchmark runner behind ``cnnzoo bench``.
 - :mod:`~cnnzoo.deploy.fit_evaluation`: :class:`EvaluateAtFitEnd`, the fit callback that
   writes the evaluation report of the best checkpoint (exported here, lazily).
