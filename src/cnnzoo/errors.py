@@ -104,6 +104,10 @@ class FitOptionError(TrainError, TypeError):
     """An option ``fit`` does not take, or ``config=`` plus options that contradict it."""
 
 
+class GradientWarning(UserWarning):
+    """Gradients that explode or vanish during training (:class:`cnnzoo.train.GradientMonitor`)."""
+
+
 class StageError(CnnzooError, ValueError):
     """A stage name the model's spec does not declare."""
 
@@ -183,6 +187,7 @@ __all__ = [
     "ExportError",
     "ExportVerificationError",
     "FitOptionError",
+    "GradientWarning",
     "HeadSpecError",
     "HubFormatError",
     "ModelArgumentError",

@@ -5,18 +5,19 @@
 and measured is a :class:`Task` (``task="auto"`` picks classification or
 segmentation from the model; :class:`DistillationTask` trains a student on a
 teacher); :class:`Callback` objects see every epoch (:class:`EarlyStopping`,
-:class:`~cnnzoo.train.transfer.ProgressiveUnfreezing`).
+:class:`~cnnzoo.train.transfer.ProgressiveUnfreezing`, :class:`GradientMonitor`).
 ``grad_checkpointing=True`` trades compute for activation memory
 (:mod:`~cnnzoo.train.grad_checkpointing`).
 """
 
 from __future__ import annotations
 
-from cnnzoo.errors import FitOptionError, TrainError
+from cnnzoo.errors import FitOptionError, GradientWarning, TrainError
 from cnnzoo.train.callbacks import Callback, EarlyStopping
 from cnnzoo.train.config import OPTIMIZERS, SCHEDULES, FitConfig
 from cnnzoo.train.grad_checkpointing import set_grad_checkpointing, supports_grad_checkpointing
 from cnnzoo.train.loop import distill, evaluate, fit
+from cnnzoo.train.monitor import GradientAlert, GradientMonitor
 from cnnzoo.train.state import FitState, History, format_epoch
 from cnnzoo.train.tasks import (
     ClassificationTask,
@@ -36,6 +37,9 @@ __all__ = [
     "FitConfig",
     "FitOptionError",
     "FitState",
+    "GradientAlert",
+    "GradientMonitor",
+    "GradientWarning",
     "History",
     "SegmentationTask",
     "Task",

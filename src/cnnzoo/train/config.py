@@ -95,6 +95,9 @@ class FitConfig:
         grad_checkpointing: trade compute for memory: recompute activations in the
             backward pass (models with ``set_grad_checkpointing``: the timm-backed
             families and the native networks, see :mod:`cnnzoo.train.grad_checkpointing`).
+        monitor: log per-stage gradient norms, weight norms and update/weight ratios
+            into the history and warn on exploding or vanishing gradients (a
+            :class:`~cnnzoo.train.GradientMonitor` with its default thresholds).
         callbacks: :class:`~cnnzoo.train.Callback` objects (any object with some of the
             hooks ``on_fit_start``, ``on_epoch_start``, ``on_epoch_end``, ``on_fit_end``).
         early_stopping: a patience in epochs or an :class:`~cnnzoo.train.EarlyStopping`.
@@ -137,6 +140,7 @@ class FitConfig:
     mixup: MixupArg = None
     ema: bool | float = False
     grad_checkpointing: bool = False
+    monitor: bool = False
     callbacks: Sequence[Callback] = ()
     early_stopping: int | EarlyStopping | None = None
     checkpoint_dir: str | os.PathLike[str] | None = None
@@ -198,6 +202,7 @@ class FitOptions(TypedDict, total=False):
     mixup: MixupArg
     ema: bool | float
     grad_checkpointing: bool
+    monitor: bool
     callbacks: Sequence[Callback]
     early_stopping: int | EarlyStopping | None
     checkpoint_dir: str | os.PathLike[str] | None
@@ -303,7 +308,7 @@ def _check_objects(cfg: FitConfig) -> None:
         raise TrainError("callbacks must be a list: use callbacks=[callback]")
     for callback in cfg.callbacks:
         check_callback(callback)
-    for name in ("grad_checkpointing", "verbose"):
+    for name in ("grad_checkpointing", "monitor", "verbose"):
         if not isinstance(getattr(cfg, name), bool):
             raise TrainError(f"{name} must be True or False, got {getattr(cfg, name)!r}")
     if cfg.progress is not None and not isinstance(cfg.progress, bool):

@@ -4,11 +4,11 @@
 see :func:`cnnzoo.transfer.param_groups`), a warmup + cosine schedule, optional
 mixed precision (bf16 autocast on CPU, fp16 with a ``GradScaler`` on CUDA),
 gradient accumulation and clipping, label smoothing, MixUp/CutMix, an exponential
-moving average of the weights, gradient checkpointing, callbacks (such as
-:class:`cnnzoo.transfer.ProgressiveUnfreezing`) and early stopping, and saves the
-best model with :func:`cnnzoo.hub.save_pretrained` (``config.json`` +
-``model.safetensors`` + model card). It returns a :class:`~cnnzoo.train.History`.
-Every option is a field of :class:`~cnnzoo.train.FitConfig`.
+moving average of the weights, gradient checkpointing, per-stage gradient
+statistics, callbacks (such as :class:`cnnzoo.transfer.ProgressiveUnfreezing`) and
+early stopping, and saves the best model with :func:`cnnzoo.hub.save_pretrained`
+(``config.json`` + ``model.safetensors`` + model card). It returns a
+:class:`~cnnzoo.train.History`. Every option is a field of :class:`~cnnzoo.train.FitConfig`.
 
 Distributed: the same call under ``torchrun --nproc_per_node=N script.py`` trains
 with ``DistributedDataParallel`` (see :mod:`cnnzoo.train.distributed`);
@@ -24,7 +24,8 @@ The steps, each in its module: options (:mod:`~cnnzoo.train.config`), data
 (:mod:`~cnnzoo.train.tasks`), optimizer, schedule, AMP, accumulation and EMA
 (:mod:`~cnnzoo.train.optim`), processes (:mod:`~cnnzoo.train.distributed`),
 callbacks (:mod:`~cnnzoo.train.callbacks`), gradient checkpointing
-(:mod:`~cnnzoo.train.grad_checkpointing`) and the best checkpoint
+(:mod:`~cnnzoo.train.grad_checkpointing`), gradient statistics
+(:mod:`~cnnzoo.train.monitor`) and the best checkpoint
 (:mod:`~cnnzoo.train.checkpointing`); this module runs the epochs.
 """
 
@@ -51,6 +52,7 @@ from cnnzoo.train.config import FitConfig, FitOptions, resolve_config
 from cnnzoo.train.distributed import DistributedContext, training_device
 from cnnzoo.train.grad_checkpointing import check_grad_checkpointing, grad_checkpointing
 from cnnzoo.train.loaders import BatchMixer, Data, check_classes, make_loader, make_mixer
+from cnnzoo.train.monitor import GradientMonitor
 from cnnzoo.train.optim import (
     EMA,
     LRSchedule,
@@ -131,7 +133,7 @@ def fit(
             ``epochs`` (required), ``lr``, ``optimizer``, ``weight_decay``,
             ``scheduler``, ``warmup``, ``amp``, ``grad_accum``, ``clip_grad``,
             ``label_smoothing``, ``mixup``, ``ema``, ``grad_checkpointing``,
-            ``callbacks``, ``early_stopping``,
+            ``monitor``, ``callbacks``, ``early_stopping``,
             ``checkpoint_dir``, ``batch_size``, ``loss``, ``augment``, ``task`` (a
             name, or a :class:`~cnnzoo.train.Task` such as
             :class:`~cnnzoo.train.DistillationTask`), ``seed``, ``device``,
@@ -254,7 +256,10 @@ def _prepare(model: nn.Module, train: Data, val: Data | None, cfg: FitConfig) ->
     stopper = cfg.early_stopping
     if stopper is not None and not isinstance(stopper, EarlyStopping):
         stopper = EarlyStopping(int(stopper))
-    callbacks = CallbackList([*cfg.callbacks, *([stopper] if stopper is not None else [])])
+    monitors = [GradientMonitor()] if cfg.monitor and not any(
+        isinstance(cb, GradientMonitor) for cb in cfg.callbacks) else []
+    callbacks = CallbackList([*monitors, *cfg.callbacks,
+                              *([stopper] if stopper is not None else [])])
     callbacks.fit_start(state)
 
     ema = EMA(model, 0.999 if cfg.ema is True else float(cfg.ema)) if cfg.ema else None
