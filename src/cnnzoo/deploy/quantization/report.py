@@ -42,6 +42,7 @@ class QuantReport:
     method: str
     source: str
     output: Path | None = None
+    engine: str = "onnxruntime"
     per_channel: str = "-"
     calibrate_method: str | None = None
     activation_type: str | None = None
@@ -96,6 +97,7 @@ class QuantReport:
         """Settings, the before/after comparison and (after fallbacks) the attempts, as text."""
         settings = [
             ("method", self.method),
+            ("engine", self.engine),
             ("source", self.source),
             ("output", str(self.output) if self.output else "-"),
         ]
@@ -130,7 +132,7 @@ class QuantReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "method": self.method, "source": self.source,
+            "method": self.method, "engine": self.engine, "source": self.source,
             "output": str(self.output) if self.output else None,
             "per_channel": self.per_channel, "calibrate_method": self.calibrate_method,
             "activation_type": self.activation_type, "weight_type": self.weight_type,

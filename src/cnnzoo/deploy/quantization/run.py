@@ -35,6 +35,8 @@ from cnnzoo.deploy.quantization.calibrate import (
     calibration_set,
     evaluation_set,
 )
+from cnnzoo.deploy.quantization.nncf_engine import attempt_static as nncf_attempt_static
+from cnnzoo.deploy.quantization.nncf_engine import import_nncf
 from cnnzoo.deploy.quantization.plan import (
     CALIBRATE_METHODS,
     METHODS,
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
 __all__ = ["quantize"]
 
 _SUFFIXES = {"int8-static": "int8", "int8-dynamic": "int8-dynamic", "fp16": "fp16"}
+ENGINES: tuple[str, ...] = ("onnxruntime", "nncf")
 
 
 def _top1(logits: np.ndarray) -> np.ndarray:
@@ -452,7 +455,7 @@ def _write(job: _Job, latency_batch_sizes: Sequence[int], latency_repeats: int) 
             f"the first configuration lost {_points(report.attempts[0].drop)} pt; "
             f"accepted fallback: {report.attempts[-1].description}")
     _copy_metadata(job.fp32, candidate, {
-        "method": job.method, "per_channel": report.per_channel,
+        "method": job.method, "engine": report.engine, "per_channel": report.per_channel,
         "calibrate_method": report.calibrate_method,
         "calibration_samples": report.calibration_samples,
         "excluded_nodes": report.excluded_nodes, "metric": report.metric,
@@ -495,8 +498,9 @@ def quantize(
     latency_repeats: int = 10,
     input_size: Sequence[int] | None = None,
     pretrained: bool | str = False,
+    engine: str = "onnxruntime",
 ) -> QuantResult:
-    """Quantize a model with onnxruntime and report size, latency and accuracy.
+    """Quantize a model with onnxruntime (or NNCF) and report size, latency and accuracy.
 
     Args:
         model_or_onnx: a zoo model, a registered name, a saved model folder, or an
@@ -527,6 +531,9 @@ def quantize(
         latency_repeats: timed runs per latency figure.
         input_size: the export's input size when a model (not a file) is given.
         pretrained: weights for a model given by name.
+        engine: the static INT8 quantizer: ``"onnxruntime"`` or ``"nncf"``
+            (:mod:`~cnnzoo.deploy.quantization.nncf_engine`; same data, gate, fallbacks
+            and report, a QDQ file onnxruntime and OpenVINO both run).
 
     Returns:
         :class:`QuantResult` with the written ``path`` and its :class:`QuantReport`.
@@ -536,6 +543,7 @@ def quantize(
             evaluation data.
         AccuracyDropError: every attempt lost more than ``max_accuracy_drop``
             (``exc.report`` lists them); nothing is written.
+        BackendUnavailableError: ``engine="nncf"`` without NNCF installed.
 
     Example:
         >>> import cnnzoo, tempfile, os
@@ -548,6 +556,11 @@ def quantize(
     """
     start = time.perf_counter()
     _check_arguments(method, calibration, per_channel, calibrate_method, max_accuracy_drop)
+    if engine not in ENGINES or (engine == "nncf" and method != "int8-static"):
+        raise QuantizeError(f"engine {engine!r} is not one of {', '.join(ENGINES)} (nncf "
+                            "quantizes int8-static only)")
+    if engine == "nncf":
+        import_nncf()
     workdir = Path(tempfile.mkdtemp(prefix="cnnzoo-quantize-"))
     try:
         fp32, source, stem = _source_onnx(model_or_onnx, workdir, input_size=input_size,
@@ -555,13 +568,14 @@ def quantize(
         job, session = _open_job(method, fp32, source,
                                  _output_path(output, fp32, source, stem, method), workdir,
                                  max_accuracy_drop, start)
+        job.report.engine = engine
         _load_data(job, session, calibration, num_calibration, eval_data, num_eval)
         del session
         _preprocess(job)
         fallbacks = fallback and max_accuracy_drop is not None
         if method == "int8-static":
-            accepted = _attempt_static(job, per_channel, calibrate_method, nodes_to_exclude,
-                                       fallbacks)
+            attempt = nncf_attempt_static if engine == "nncf" else _attempt_static
+            accepted = attempt(job, per_channel, calibrate_method, nodes_to_exclude, fallbacks)
         elif method == "int8-dynamic":
             accepted = _attempt_dynamic(job, per_channel, nodes_to_exclude, fallbacks)
         else:
