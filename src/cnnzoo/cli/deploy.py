@@ -17,7 +17,10 @@ from cnnzoo.cli import options
 if TYPE_CHECKING:
     from cnnzoo.cli.options import Subcommands
 
-BENCH_BACKENDS = ("eager", "channels_last", "compile", "onnx", "int8")
+BENCH_BACKENDS = ("eager", "eager-bf16", "channels_last", "compile", "onnx", "int8", "openvino",
+                  "openvino-bf16", "openvino-int8")
+PREDICT_BACKENDS = ("auto", "eager", "onnx", "openvino")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 PER_CHANNEL: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
 
 
@@ -29,6 +32,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     model = resolve_model(source.ref, pretrained=source.pretrained)
     out = args.out
+    if args.fastest:
+        from cnnzoo.deploy.bench import export_fastest
+
+        fastest = export_fastest(model, out, input_size=args.input_size, threads=args.threads)
+        print(json.dumps(fastest.to_dict(), indent=2) if args.json else fastest.table())
+        return 0
     if args.pt2:
         if out.endswith(".onnx"):
             out = out[: -len(".onnx")] + ".pt2"
@@ -55,7 +64,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         calibrate_method=args.calibrate_method, max_accuracy_drop=args.max_accuracy_drop,
         eval_data=args.eval, num_eval=args.num_eval, output=args.out,
         fallback=not args.no_fallback, latency_batch_sizes=args.batch,
-        input_size=args.input_size, pretrained=source.pretrained,
+        input_size=args.input_size, pretrained=source.pretrained, engine=args.engine,
     )
     print(json.dumps(result.report.to_dict(), indent=2) if args.json
           else result.report.table())
@@ -72,14 +81,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from cnnzoo.deploy.predict import Predictor
 
     with options.default_weights_hint(source):
-        predictor = Predictor(source.ref, pretrained=source.pretrained)
+        predictor = Predictor(source.ref, pretrained=source.pretrained, backend=args.backend,
+                              precision=args.precision, threads=args.threads)
     results = predictor.predict(args.images, top_k=args.top_k)
     if args.json:
         print(json.dumps({"model": predictor.source, "backend": predictor.backend,
+                          "precision": predictor.precision,
+                          "report": predictor.report.to_dict() if predictor.report else None,
                           "predictions": [{"image": r.image, "top": [p.__dict__ for p in r.top]}
                                           for r in results]}, indent=2))
         return 0
-    print(f"{predictor.source} ({predictor.backend})")
+    print(f"{predictor.source} ({predictor.backend}, {predictor.precision})")
     for result in results:
         print(f"\n{result.image}")
         print(text_table(("rank", "class", "label", "score"),
@@ -96,7 +108,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run(source.ref, backends=args.backends, batch_sizes=args.batch,
                  input_size=args.input_size, warmup=args.warmup, repeats=args.repeats,
                  rounds=args.rounds, min_seconds=args.min_seconds, threads=args.threads,
-                 pretrained=source.pretrained)
+                 pretrained=source.pretrained, precision=args.precision)
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.table())
     return 0
 
@@ -118,6 +130,10 @@ def _register_export(sub: Subcommands) -> None:
                    help="write a torch.export program (.pt2) instead of ONNX")
     p.add_argument("--static-batch", action="store_true", help="fix the batch size")
     p.add_argument("--no-verify", action="store_true", help="skip checker and comparison")
+    p.add_argument("--fastest", action="store_true",
+                   help="benchmark every backend x precision this machine runs (batch 1), "
+                        "write the fastest verified one's artefact and its JSON report beside "
+                        "it")
     options.add_threads(p)
     options.add_json(p)
     p.set_defaults(func=cmd_export)
@@ -149,6 +165,8 @@ def _register_quantize(sub: Subcommands) -> None:
     p.add_argument("--num-eval", type=options.positive_int, default=None, metavar="N")
     p.add_argument("--no-fallback", action="store_true",
                    help="refuse at once when the accuracy drop is exceeded")
+    p.add_argument("--engine", choices=("onnxruntime", "nncf"), default="onnxruntime",
+                   help="the int8-static quantizer (nncf: pip install \"cnnzoo[openvino]\")")
     options.add_batch(p, "batch sizes of the latency comparison (default 1,8)", many=True,
                       default=[1, 8], deprecated="--latency-batch")
     options.add_threads(p)
@@ -168,6 +186,13 @@ def _register_predict(sub: Subcommands) -> None:
     options.add_images(p)
     options.add_pretrained(p, random_weights=True)
     options.add_top_k(p)
+    p.add_argument("--backend", choices=PREDICT_BACKENDS, default="auto",
+                   help="auto (eager for a model, onnxruntime for an .onnx file), eager, onnx "
+                        "or openvino (pip install \"cnnzoo[openvino]\")")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="eager: fp32 (auto) or bf16 (torch.autocast); openvino: the fastest "
+                        "verified (auto), fp32, bf16 or fp16; bf16/fp16 only where the "
+                        "hardware runs them natively")
     options.add_threads(p)
     options.add_json(p)
     p.set_defaults(func=cmd_predict)
@@ -175,15 +200,20 @@ def _register_predict(sub: Subcommands) -> None:
 
 def _register_bench(sub: Subcommands) -> None:
     p = sub.add_parser(
-        "bench", help="latency, throughput and size on eager/compile/ONNX/INT8",
+        "bench", help="latency, throughput and size on eager/compile/ONNX/INT8/OpenVINO",
         description="Time a model on several backends and batch sizes (warm-up, then the "
-                    "median of repeats); every figure has its ratio to eager PyTorch.")
+                    "median of repeats); every figure has its ratio to eager PyTorch, and "
+                    "every backend is verified against eager fp32 before it can be the "
+                    "fastest.")
     options.add_model(p, "model name (NAME.TAG picks weights), saved folder or "
                          "hf-hub:ORG/REPO")
     options.add_pretrained(p)
     options.add_input_size(p)
-    p.add_argument("--backends", type=options.name_list, default=list(BENCH_BACKENDS),
-                   metavar="B1,B2", help=f"comma-separated: {','.join(BENCH_BACKENDS)}")
+    p.add_argument("--backends", type=options.name_list, default=None,
+                   metavar="B1,B2", help=f"comma-separated: {','.join(BENCH_BACKENDS)} "
+                                         "(default: every one this machine runs)")
+    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default=None,
+                   help="only the backends of this precision")
     options.add_batch(p, "batch sizes, e.g. 1,8 (default 1,8)", many=True, default=[1, 8])
     p.add_argument("--warmup", type=options.non_negative_int, default=3, metavar="N",
                    help="untimed runs first (default 3)")
