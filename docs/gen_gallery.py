@@ -248,7 +248,8 @@ def capability_cell(result: dict | None) -> str:
     detail = cell(str(result.get("detail", ""))).replace('"', "'")
     if result.get("ok"):
         return f'<span title="{detail}">✓</span>'
-    mark = "–" if str(result.get("detail", "")).startswith("RuntimeError: not run") else "✗"
+    skipped = result.get("skipped") or "not run" in str(result.get("detail", ""))
+    mark = "–" if skipped else "✗"
     return f'<span title="{detail}">{mark}</span>'
 
 

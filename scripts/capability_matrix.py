@@ -58,11 +58,17 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
+class _NotRun(Exception):
+    """A check deliberately not run (the reason is recorded)."""
+
+
 def _cell(fn: Callable[[], str]) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         detail = fn()
         ok = True
+    except _NotRun as reason:
+        return {"ok": False, "skipped": True, "detail": str(reason), "seconds": 0.0}
     except Exception as exc:  # a failed check is data, recorded with its reason
         detail, ok = _first_line(exc), False
         if os.environ.get("CNNZOO_DEBUG"):
@@ -109,7 +115,7 @@ def check_model(name: str, checks: tuple[str, ...] = CHECKS, *, workdir: Path,
 
     def int8() -> str:
         if params > max_params:
-            raise RuntimeError(f"not run: {params / 1e6:.0f}M parameters > --max-params")
+            raise _NotRun(f"not run: {params / 1e6:.0f}M parameters > --max-params")
         result = cnnzoo.quantize(workdir / f"{name}.onnx", calibration="digits",
                                  num_calibration=16, output=workdir / f"{name}.int8.onnx",
                                  latency_batch_sizes=(1,), latency_repeats=1)
@@ -129,8 +135,12 @@ def check_model(name: str, checks: tuple[str, ...] = CHECKS, *, workdir: Path,
 
     runners = {"forward": forward, "features_only": features, "onnx": onnx, "int8": int8,
                "explain": explain, "pt2": pt2}
-    for check in checks:
-        row[check] = _cell(runners[check])
+    for check in CHECKS:
+        if check in checks:
+            row[check] = _cell(runners[check])
+        else:
+            row[check] = {"ok": False, "skipped": True, "seconds": 0.0,
+                          "detail": "not run in this pass (--checks)"}
     for leftover in workdir.glob(f"{name}*"):
         leftover.unlink(missing_ok=True)
     return row
@@ -177,7 +187,8 @@ def main() -> None:
             except Exception as exc:  # the model cannot even be built: one failed row
                 rows[name] = {"model": name, **{c: {"ok": False, "detail": _first_line(exc),
                                                     "seconds": 0.0} for c in checks}}
-            cells = " ".join(f"{c}={'ok' if rows[name][c]['ok'] else 'FAIL'}" for c in checks)
+            cells = " ".join(f"{c}={'ok' if rows[name][c]['ok'] else 'FAIL'}" for c in checks
+                             if c in rows[name])
             print(f"[{i}/{len(names)}] {name} ({time.perf_counter() - start:.0f}s) {cells}",
                   flush=True)
             _write(args.out, rows)

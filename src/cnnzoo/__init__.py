@@ -17,10 +17,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cnnzoo._version import __version__
 from cnnzoo.errors import CnnzooError
 from cnnzoo.spec import ModelSpec, WeightsSpec, is_model, list_models, model_info
-
-from cnnzoo._version import __version__
 
 # name -> (module, attribute); attribute None means the module itself.
 _LAZY: dict[str, tuple[str, str | None]] = {
