@@ -197,6 +197,26 @@ def _working_directory(path: Path) -> Iterator[None]:
         os.chdir(old)
 
 
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run PyTorch on one thread (and restore its setting afterwards).
+
+    The pages' workloads are small, and the build and the snippet tests share the
+    machine's cores with the rest of the test suite: there, more threads only spin.
+    """
+    try:
+        import torch
+    except ImportError:  # a page without PyTorch
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _module_for(source: str) -> types.ModuleType:
     """A fresh module to run a page in (dataclasses and pickling need a real module)."""
     name = "cnnzoo_docs_" + re.sub(r"\W", "_", Path(source).stem)
@@ -384,13 +404,14 @@ def run_page_blocks(blocks: list[Block], source: str, workdir: Path) -> Executio
     """Run ``blocks`` in ``workdir`` with Python warnings as errors; collect the pictures.
 
     A page computed at build time must run cleanly, so a warning fails it (deprecations
-    raised inside third-party libraries excepted).
+    raised inside third-party libraries excepted). PyTorch runs on one thread
+    (:func:`_one_thread`).
     """
     start = time.perf_counter()
     before = {p for p in workdir.rglob("*") if p.is_file()}
     snapshots: list[dict[str, Any]] = []
     try:
-        with _working_directory(workdir), warnings.catch_warnings():
+        with _working_directory(workdir), _one_thread(), warnings.catch_warnings():
             warnings.simplefilter("error")
             # Deprecations inside third-party libraries are not the page's doing.
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="(?!cnnzoo)")
@@ -650,6 +671,7 @@ def run_page(page: Path, workdir: Path | None = None) -> int:
                 tempfile.TemporaryDirectory(prefix="cnnzoo-snippets-")))
         workdir.mkdir(parents=True, exist_ok=True)
         stack.enter_context(_working_directory(workdir))
+        stack.enter_context(_one_thread())
         try:
             run_blocks(blocks, str(path), capture=False, snapshots=snapshots)
             if front_matter(text).get("execute") or translated:
