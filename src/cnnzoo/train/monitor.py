@@ -157,6 +157,7 @@ class GradientMonitor(Callback):
         self._ratios: list[torch.Tensor] = []  # per measured step: each stage's ‖Δw‖/‖w‖
         self._before: list[list[torch.Tensor]] | None = None  # weights before the step
         self._nonfinite = self._steps = 0
+        self._nonfinite_stages: set[str] = set()  # stages with inf/nan gradients this epoch
         self._baseline: dict[str, float] = {}  # first-epoch mean ‖g‖ per stage
         self._warned: set[str] = set()
         self._reset_run()
@@ -175,6 +176,7 @@ class GradientMonitor(Callback):
     def on_epoch_start(self, state: FitState, epoch: int) -> None:
         """Forget the previous epoch's steps."""
         self._grads, self._ratios, self._nonfinite = [], [], 0
+        self._nonfinite_stages = set()
 
     def on_epoch_end(self, state: FitState, epoch: int, metrics: Mapping[str, float]) -> None:
         """Add the epoch's statistics to its history row; flag and warn."""
@@ -203,6 +205,7 @@ class GradientMonitor(Callback):
     def _reset_run(self) -> None:
         self._grads, self._ratios, self._before = [], [], None
         self._nonfinite = self._steps = 0
+        self._nonfinite_stages = set()
         self._baseline, self._warned = {}, set()
         self.alerts, self.epochs = [], []
 
@@ -214,8 +217,11 @@ class GradientMonitor(Callback):
             return
         grads = torch.stack([_norm([p.grad for p in ps if p.grad is not None], self._device)
                              for ps in self._groups.values()])
-        if not bool(torch.isfinite(grads).all()):
+        finite = torch.isfinite(grads).tolist()
+        if not all(finite):
             self._nonfinite += 1
+            self._nonfinite_stages.update(s for s, ok in zip(self._groups, finite, strict=True)
+                                          if not ok)
         self._grads.append(grads)
         self._before = [[p.detach().clone() for p in ps if p.grad is not None]
                         for ps in self._groups.values()]
@@ -261,7 +267,7 @@ class GradientMonitor(Callback):
         hit: list[str] = []
         if nonfinite:
             reasons.append(f"non-finite gradients in {nonfinite} of {measured} measured steps")
-            hit += [s for s in names if not math.isfinite(grads[s])]
+            hit += [s for s in names if s in self._nonfinite_stages]
         high = {s: r for s, r in ratios.items() if not r <= self.explode_ratio}
         if high:
             reasons.append("update/weight ratio " + ", ".join(
