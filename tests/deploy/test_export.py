@@ -47,6 +47,7 @@ def build(name: str, **kwargs) -> nn.Module:
     with torch.device("meta"), SkipMetaInit():
         model = cnnzoo.create(name, **kwargs)
     materialize(model)
+    _copy_computed_buffers(model, name, **kwargs)
     with torch.no_grad():
         for module in model.modules():
             weight = getattr(module, "weight", None)
@@ -59,6 +60,22 @@ def build(name: str, **kwargs) -> nn.Module:
             elif weight.dim() == 1:  # batch/layer/group norm
                 weight.fill_(1.0)
     return model.eval()
+
+
+def _copy_computed_buffers(model: nn.Module, name: str, **kwargs) -> None:
+    """Non-persistent buffers (BlurPool's fixed filter…) are computed in ``__init__`` and are
+    not in the state dict, so ``materialize`` leaves them uninitialised: copy them from a
+    model built on the CPU."""
+    persistent = set(model.state_dict())
+    computed = [n for n, b in model.named_buffers()
+                if n not in persistent and b.is_floating_point()]
+    if not computed:
+        return
+    reference = dict(cnnzoo.create(name, **kwargs).named_buffers())
+    with torch.no_grad():
+        for n, buffer in model.named_buffers():
+            if n in computed:
+                buffer.copy_(reference[n])
 
 
 def small_size(name: str) -> tuple[int, int, int]:
