@@ -236,7 +236,7 @@ def smp_spec(name: str) -> ModelSpec:
     builder, smp_class, paper, params, gmacs, last, what = SMP[name]
     return ModelSpec(
         name=name,
-        family=name,
+        family="smp",
         task="segmentation",
         builder=f"cnnzoo.build.segmenters:{builder}",
         defaults={"num_classes": 2, "in_chans": 3, "input_size": (3, 256, 256)},
