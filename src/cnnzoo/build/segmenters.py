@@ -30,7 +30,7 @@ from torch import nn
 from cnnzoo._utils import per_channel
 from cnnzoo.build.encoders import encoder_stage_modules, resolve_feature_module
 from cnnzoo.build.factory import create
-from cnnzoo.errors import CnnzooError, ModelOptionError, UnknownModelError
+from cnnzoo.errors import ModelOptionError
 from cnnzoo.models.smp_decoders import (
     DeepLabV3PlusDecoder,
     FPNDecoder,
@@ -45,7 +45,7 @@ from cnnzoo.models.smp_decoders import (
     initialize_head,
     smp_feature_layout,
 )
-from cnnzoo.spec import IMAGENET_MEAN, IMAGENET_STD
+from cnnzoo.spec import IMAGENET_MEAN, IMAGENET_STD, REGISTRY
 
 __all__ = [
     "build_deeplabv3plus",
@@ -78,22 +78,15 @@ def make_encoder(encoder: str | nn.Module, encoder_weights: bool | str | None, i
                                    "encoder module passed is used as it is")
         module = encoder
     else:
-        pretrained: bool | str = (True if encoder_weights in (True, "imagenet")
-                                  else encoder_weights or False)
-        try:
-            module = create(encoder, pretrained=pretrained, in_chans=in_chans,
-                            features_only=True)
-        except UnknownModelError:
-            raise
-        except CnnzooError as exc:
-            if "features_only is unsupported" not in str(exc):
-                raise
+        if encoder in REGISTRY and not REGISTRY.get(encoder).features_only:
             raise ModelOptionError(
                 f"{decoder} needs an encoder that gives multi-scale features "
                 f"(create(..., features_only=True)); {encoder!r} declares no feature stages. "
                 "Pick a classifier whose cnnzoo.model_info(name).features_only is True, "
-                "e.g. resnet34, efficientnet_b0, convnext_tiny"
-            ) from exc
+                "e.g. resnet34, efficientnet_b0, convnext_tiny")
+        pretrained: bool | str = (True if encoder_weights in (True, "imagenet")
+                                  else encoder_weights or False)
+        module = create(encoder, pretrained=pretrained, in_chans=in_chans, features_only=True)
     info = getattr(module, "feature_info", None)
     if not (hasattr(info, "channels") and hasattr(info, "reduction")):
         raise ModelOptionError(

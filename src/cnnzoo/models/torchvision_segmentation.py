@@ -115,7 +115,7 @@ class TorchvisionSegmenter(ZooModel):
                  feature_info: list[dict[str, Any]],
                  stage_modules: dict[str, tuple[str, ...]]) -> None:
         super().__init__()
-        self.head = head
+        self.kind = head  # "deeplabv3", "fcn" or "lraspp"
         self.num_classes = int(num_classes)
         self.in_chans = int(in_chans)
         self.backbone: Any = network.backbone
@@ -139,7 +139,7 @@ class TorchvisionSegmenter(ZooModel):
 
     def _pre_logits(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """What the final classifier consumes, from the backbone's outputs."""
-        if self.head == "lraspp":
+        if self.kind == "lraspp":
             low, high = features["low"], features["high"]
             head = self.classifier
             x = head.cbr(high) * head.scale(high)
@@ -152,7 +152,7 @@ class TorchvisionSegmenter(ZooModel):
         return x
 
     def _classify(self, x: torch.Tensor) -> torch.Tensor:
-        if self.head == "lraspp":
+        if self.kind == "lraspp":
             head = self.classifier
             low = x[:, :self.low_channels]
             return head.low_classifier(low) + head.high_classifier(x[:, self.low_channels:])
@@ -191,7 +191,7 @@ class TorchvisionSegmenter(ZooModel):
         return _upsample(self.aux_classifier(features["aux"]), x.shape[-2:])
 
     def get_classifier(self) -> nn.Module:
-        if self.head == "lraspp":
+        if self.kind == "lraspp":
             return self.classifier.high_classifier
         return list(self.classifier.children())[-1]
 
@@ -199,7 +199,7 @@ class TorchvisionSegmenter(ZooModel):
         def conv(width: int) -> nn.Module:
             return nn.Conv2d(width, num_classes, 1) if num_classes > 0 else nn.Identity()
 
-        if self.head == "lraspp":
+        if self.kind == "lraspp":
             self.classifier.low_classifier = conv(self.low_channels)
             self.classifier.high_classifier = conv(self.num_features)
             return
