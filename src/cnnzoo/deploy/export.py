@@ -303,6 +303,14 @@ class _Captured:
             raise ExportError("the captured program was already used")
         return program
 
+    def fix_spatial(self, reason: str) -> None:
+        """Capture again with fixed height and width (a dynamic batch only), noting why."""
+        self.notes.append(f"height and width are fixed: {reason}, so only the batch axis is "
+                          "dynamic")
+        self.program, self.dynamic_axes, self.spatial = capture_dynamic(
+            self.model, self.example, what=self.what, dynamic_batch=self.dynamic_batch,
+            spatial=None, notes=self.notes)
+
     def report(self, path: Path, fmt: str, *, opset: int | None, exporter: str,
                atol: float, rtol: float) -> ExportReport:
         return ExportReport(
@@ -373,6 +381,25 @@ def _captured(model: ModelSource, input_size: Sequence[int] | None, dynamic_batc
                              spatial, notes, start)
         del program  # held by ``captured`` only, so the exporter can release it
         yield captured
+
+
+def _fixed_size_fallback(captured: _Captured, export: Callable[[], ExportReport]
+                         ) -> ExportReport:
+    """``export()``; when a segmenter's export matches eager only at its own size (adaptive
+    pooling, say, frozen to the example's shape), export again with fixed height and width."""
+    try:
+        return export()
+    except ExportVerificationError as exc:
+        bad = [c for c in exc.report.checks if not c.passed]
+        other_size = [c for c in bad if c.shape[2:] != captured.input_size[1:]]
+        if not captured.spatial or not bad or len(other_size) != len(bad):
+            raise
+        worst = max(other_size, key=lambda c: c.max_abs_diff)
+        fmt = {"onnx": "ONNX", "pt2": "exported"}.get(exc.report.format, exc.report.format)
+        captured.fix_spatial(f"the {fmt} graph does not match eager PyTorch at "
+                             f"other sizes (max abs diff {worst.max_abs_diff:.3g} at "
+                             f"{'x'.join(map(str, worst.shape[2:]))})")
+        return export()
 
 
 # -- ONNX --------------------------------------------------------------------------------
@@ -459,30 +486,39 @@ def to_onnx(
     """
     path = Path(path)
     with _captured(model, input_size, dynamic_batch) as captured:
-        onnx_program = _translate(captured, opset)
-        report = captured.report(path, "onnx", opset=opset,
-                                 exporter="torch.onnx.export(dynamo=True)", atol=atol, rtol=rtol)
         if external_data is None:
             weights = captured.model.state_dict().values()
             external_data = sum(t.numel() * t.element_size() for t in weights) > _PROTOBUF_LIMIT
-        with staging(path) as tmp:
-            staged = tmp / path.name
-            try:
-                onnx_program.save(staged, external_data=external_data)
-            except Exception as exc:
-                raise ExportError(f"writing the ONNX model failed: {type(exc).__name__}: {exc}"
-                                  ) from exc
-            del onnx_program
-            report.file_size = file_size(staged)
-            if verify:
-                _check_onnx(staged)
-                session = ort_session(staged)
-                report.providers = list(session.get_providers())
-                captured.verify(report, lambda x: session.run(None, {INPUT_NAME: x.numpy()}),
-                                "onnxruntime failed to run the export")
-                del session
-            commit(staged, path)
-        report.seconds = time.perf_counter() - captured.start
+        large = external_data
+        return _fixed_size_fallback(captured, lambda: _write_onnx(
+            captured, path, opset=opset, verify=verify, atol=atol, rtol=rtol,
+            external_data=large))
+
+
+def _write_onnx(captured: _Captured, path: Path, *, opset: int, verify: bool, atol: float,
+                rtol: float, external_data: bool) -> ExportReport:
+    """Translate, save beside ``path``, check and verify; move into place only if it passes."""
+    onnx_program = _translate(captured, opset)
+    report = captured.report(path, "onnx", opset=opset,
+                             exporter="torch.onnx.export(dynamo=True)", atol=atol, rtol=rtol)
+    with staging(path) as tmp:
+        staged = tmp / path.name
+        try:
+            onnx_program.save(staged, external_data=external_data)
+        except Exception as exc:
+            raise ExportError(f"writing the ONNX model failed: {type(exc).__name__}: {exc}"
+                              ) from exc
+        del onnx_program
+        report.file_size = file_size(staged)
+        if verify:
+            _check_onnx(staged)
+            session = ort_session(staged)
+            report.providers = list(session.get_providers())
+            captured.verify(report, lambda x: session.run(None, {INPUT_NAME: x.numpy()}),
+                            "onnxruntime failed to run the export")
+            del session
+        commit(staged, path)
+    report.seconds = time.perf_counter() - captured.start
     return report
 
 
@@ -525,19 +561,27 @@ def to_exported_program(
     """
     path = Path(path)
     with _captured(model, input_size, dynamic_batch) as captured:
-        program = captured.take_program()
-        report = captured.report(path, "pt2", opset=None, exporter="torch.export.export",
-                                 atol=atol, rtol=rtol)
-        report.providers = ["torch (eager interpreter)"]
-        with staging(path) as tmp:
-            staged = tmp / path.name
-            torch.export.save(program, staged,
-                              extra_files={PT2_METADATA_FILE: json.dumps(captured.meta)})
-            report.file_size = staged.stat().st_size
-            if verify:
-                loaded = torch.export.load(staged).module()
-                captured.verify(report, lambda x: [o.numpy() for o in _leaves(loaded(x))],
-                                "the exported program failed")
-            commit(staged, path)
-        report.seconds = time.perf_counter() - captured.start
+        return _fixed_size_fallback(captured, lambda: _write_pt2(
+            captured, path, verify=verify, atol=atol, rtol=rtol))
+
+
+def _write_pt2(captured: _Captured, path: Path, *, verify: bool, atol: float, rtol: float
+               ) -> ExportReport:
+    """Save the program beside ``path``, load it back and verify; move into place if it passes."""
+    program = captured.take_program()
+    report = captured.report(path, "pt2", opset=None, exporter="torch.export.export",
+                             atol=atol, rtol=rtol)
+    report.providers = ["torch (eager interpreter)"]
+    with staging(path) as tmp:
+        staged = tmp / path.name
+        torch.export.save(program, staged,
+                          extra_files={PT2_METADATA_FILE: json.dumps(captured.meta)})
+        del program
+        report.file_size = staged.stat().st_size
+        if verify:
+            loaded = torch.export.load(staged).module()
+            captured.verify(report, lambda x: [o.numpy() for o in _leaves(loaded(x))],
+                            "the exported program failed")
+        commit(staged, path)
+    report.seconds = time.perf_counter() - captured.start
     return report
