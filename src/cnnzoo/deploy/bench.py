@@ -13,9 +13,11 @@ bf16 only where the hardware reports native bf16, OpenVINO where it is installed
 Before a backend's time counts, its outputs are checked against eager fp32
 (:mod:`cnnzoo.deploy.precision`): fp32 backends within export's tolerance on the
 timed inputs and on real digits of the same shape, bf16 and INT8 by top-1 agreement
-on real digits. A backend that fails is shown with its numbers and never named the
-fastest; :meth:`BenchResult.fastest` is the fastest that passed, and
-:func:`export_fastest` writes its artefact (``cnnzoo export MODEL --fastest``).
+on real images (photo crops for a 3-channel model, digits otherwise; INT8 is
+calibrated on other crops, or on the digits train split). A backend that fails is
+shown with its numbers and never named the fastest; :meth:`BenchResult.fastest` is the
+fastest that passed, and :func:`export_fastest` writes its artefact (``cnnzoo export
+MODEL --fastest``).
 
 Every backend runs with the same number of threads (``threads``, default: torch's).
 Timing is :func:`cnnzoo.deploy.timing.measure` (the quantization report uses the same)
@@ -49,10 +51,14 @@ from cnnzoo.deploy.precision import (
     DEFAULT_VERIFY_SAMPLES,
     Check,
     autocast,
+    check_precision,
+    device_type,
     eager_runner,
     max_abs_check,
     native_bf16,
+    photo_crops,
     reference_inputs,
+    reference_kind,
     top1_check,
 )
 from cnnzoo.deploy.quantization import quantize
@@ -276,8 +282,8 @@ def _torch_net(module: nn.Module, backend: str
 
 def _torch_built(module: nn.Module, backend: str, inputs: dict[int, torch.Tensor],
                  eager_size: int) -> _Built:
+    precision = check_precision(PRECISION_OF[backend], device_type(module))  # bf16: native?
     net, fmt = _torch_net(module, backend)
-    precision = PRECISION_OF[backend]
     calls = {b: _torch_call(net, x.contiguous(memory_format=fmt), precision)
              for b, x in inputs.items()}
 
@@ -314,11 +320,15 @@ class _OnnxFiles:
         return self._fp32
 
     def int8(self, engine: str) -> Path:
-        """Static INT8 of the FP32 file (digits calibration), by ``engine``, made once."""
+        """Static INT8 of the FP32 file by ``engine``, made once: calibrated on real photo
+        crops for a 3-channel model (others than the ones it is verified on), else on the
+        digits train split."""
         suffix = "int8" if engine == "onnxruntime" else f"{engine}.int8"
         out = self.folder / f"{self.name}.{suffix}.onnx"
         if str(out) not in self.engines:
-            quantize(self.fp32(), method="int8-static", calibration="digits",
+            calibration: Any = photo_crops(self.num_calibration, seed=1) \
+                if self.size[0] == 3 else "digits"
+            quantize(self.fp32(), method="int8-static", calibration=calibration,
                      num_calibration=self.num_calibration, output=out, latency_batch_sizes=(),
                      engine=engine)
             self.engines[str(out)] = engine
@@ -413,10 +423,11 @@ def _verify(built: dict[str, _Built], rows: dict[_Key, BenchRow],
     """Each built backend against eager fp32: values for fp32, top-1 for bf16 and INT8."""
     largest = max(inputs)
     exact_inputs = [(f"random b{b}", x.numpy()) for b, x in inputs.items()]
-    exact_inputs.append((f"digits b{largest}", reference_inputs(cfg, largest)))
+    exact_inputs.append((f"{reference_kind(cfg)} b{largest}", reference_inputs(cfg, largest)))
     expected = {name: reference(x) for name, x in exact_inputs}
-    digits = reference_inputs(cfg, samples)
-    expected_top1 = reference(digits)
+    real = reference_inputs(cfg, samples)
+    kind = reference_kind(cfg)
+    expected_top1 = reference(real)
     for backend, b in built.items():
         checks: list[Check] = []
         start = time.perf_counter()
@@ -428,7 +439,7 @@ def _verify(built: dict[str, _Built], rows: dict[_Key, BenchRow],
                 checks = [max_abs_check(name, expected[name], b.run(x))
                           for name, x in exact_inputs]
             else:
-                checks = [top1_check("digits", expected_top1, b.run(digits),
+                checks = [top1_check(kind, expected_top1, b.run(real),
                                      min_agreement=min_agreement)]
         except Exception as exc:  # e.g. torch.compile failing at its first call
             for row in mine:
@@ -576,12 +587,13 @@ def run(
         threads: intra-op threads for torch, onnxruntime and OpenVINO (default: torch's
             setting). On a shared machine 1 is the stable choice.
         pretrained: weights for a model given by name.
-        num_calibration: digits images calibrating the INT8 backends.
+        num_calibration: images calibrating the INT8 backends (photo crops for 3-channel
+            models, else digits).
         workdir: where the ONNX files go (default: a temporary directory, removed).
         precision: keep only the backends of this precision (``fp32``, ``bf16``, ``int8``).
         verify: check every backend against eager fp32 (the fastest is chosen among
             those that pass).
-        verify_samples: real digits images of the top-1 checks.
+        verify_samples: real images of the top-1 checks.
         min_agreement: the top-1 agreement bf16 and INT8 need.
 
     Returns:

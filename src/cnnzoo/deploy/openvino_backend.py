@@ -253,7 +253,7 @@ def compile_onnx(
         reference: the reference outputs of a batch — eager fp32 of the model the file
             came from. Default: onnxruntime on the same file.
         reference_name: what ``reference`` is, for the report.
-        inputs: real inputs for the top-1 checks (default: 32 digits at the input size).
+        inputs: real inputs for the top-1 checks (default: 32 photo crops or digits).
         verify_result: check every precision before using it (``False`` only for a
             caller that verifies itself, as ``cnnzoo bench`` does).
         atol: absolute tolerance of the fp32 check (export's default).

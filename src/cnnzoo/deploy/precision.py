@@ -8,12 +8,13 @@ Every precision decision is made from what the hardware reports, never assumed:
 - :func:`check_precision` / :func:`autocast`: bf16 for eager PyTorch through
   ``torch.autocast`` (CPU, or CUDA where the model is), refused where the device has
   no native bf16;
-- :func:`reference_inputs` / :func:`fp32_inputs`: the real inputs (scikit-learn's
-  digits at the model's input size and normalisation, as export's verification uses)
-  and random ones;
+- :func:`reference_inputs` / :func:`fp32_inputs`: the real inputs — for a 3-channel
+  model crops of scikit-learn's two sample photos (a temple, a flower), preprocessed by
+  its own eval transform; otherwise scikit-learn's handwritten digits at its input size
+  and normalisation, as export's verification uses — and random ones;
 - :func:`max_abs_check` / :func:`top1_check`: the two checks every backend result passes
   before it is reported usable — the export tolerance (``max|out - eager| <= atol +
-  rtol * max|eager|``) for fp32, top-1 agreement on real inputs for bf16 and INT8;
+  rtol * max|eager|``) for fp32, top-1 agreement on real images for bf16 and INT8;
 - :class:`Verification` (the checks of one backend and precision) and
   :class:`PrecisionReport` (which precisions were tried, verified and timed, and which
   was chosen), shared by eager bf16 and the OpenVINO backend.
@@ -43,7 +44,7 @@ import torch
 from torch import nn
 
 from cnnzoo._utils import text_table
-from cnnzoo.data.images import sample_digits
+from cnnzoo.data.images import load_images, sample_digits
 from cnnzoo.deploy.export import DEFAULT_ATOL, DEFAULT_RTOL
 from cnnzoo.errors import PrecisionError, VerificationError
 
@@ -63,7 +64,9 @@ __all__ = [
     "fp32_inputs",
     "max_abs_check",
     "native_bf16",
+    "photo_crops",
     "reference_inputs",
+    "reference_kind",
     "top1_check",
     "verify_eager",
 ]
@@ -75,7 +78,7 @@ DEFAULT_MIN_AGREEMENT = 0.95
 """The top-1 agreement with eager fp32 a bf16 or INT8 result needs to be reported usable."""
 
 DEFAULT_VERIFY_SAMPLES = 32
-"""How many real (digits) images a top-1 check runs on by default."""
+"""How many real images (photo crops or digits) a top-1 check runs on by default."""
 
 _X86_BF16 = frozenset({"avx512_bf16", "amx_bf16"})
 
@@ -174,25 +177,54 @@ def _size(cfg: Mapping[str, Any], input_size: Sequence[int] | None) -> tuple[int
     return size[0], size[1], size[2]
 
 
-def reference_inputs(cfg: Mapping[str, Any], n: int = DEFAULT_VERIFY_SAMPLES,
-                     input_size: Sequence[int] | None = None) -> np.ndarray:
-    """``n`` real handwritten digits at the model's input size, normalised by its mean/std.
+def photo_crops(n: int, seed: int = 0) -> list[Any]:
+    """``n`` random square crops (half the short side or more) of scikit-learn's two
+    sample photos, as PIL images."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
 
-    The real inputs export's verification runs on (:func:`cnnzoo.data.images.sample_digits`).
+    photos = [np.asarray(image) for image in load_sample_images().images]
+    rng = np.random.default_rng(seed)
+    crops = []
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
+        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        crops.append(Image.fromarray(photo[y:y + side, x:x + side]))
+    return crops
+
+
+def reference_kind(cfg: Mapping[str, Any], input_size: Sequence[int] | None = None) -> str:
+    """``"photos"`` for a 3-channel model, else ``"digits"``: what :func:`reference_inputs`
+    gives it."""
+    return "photos" if _size(cfg, input_size)[0] == 3 else "digits"
+
+
+def reference_inputs(cfg: Mapping[str, Any], n: int = DEFAULT_VERIFY_SAMPLES,
+                     input_size: Sequence[int] | None = None, seed: int = 0) -> np.ndarray:
+    """``n`` real images as the model's input batch.
+
+    A 3-channel model gets crops of real photos (:func:`photo_crops`) through its own
+    eval transform (resize, centre crop, mean/std); others get real handwritten digits at
+    their input size and normalisation (:func:`cnnzoo.data.images.sample_digits`, the
+    real inputs export's verification runs on).
     """
     size = _size(cfg, input_size)
+    if size[0] == 3:
+        return load_images(photo_crops(max(1, n), seed), {**cfg, "input_size": size})
     return sample_digits(max(1, n), size, cfg.get("mean"), cfg.get("std")).numpy()
 
 
 def fp32_inputs(cfg: Mapping[str, Any], input_size: Sequence[int] | None = None,
                 batch: int | None = None) -> list[tuple[str, np.ndarray]]:
-    """The inputs of an fp32 check: random ones and real digits (batches 2 and 3, or
+    """The inputs of an fp32 check: random ones and real images (batches 2 and 3, or
     ``batch`` for a model with a fixed batch size)."""
     size = _size(cfg, input_size)
     gen = torch.Generator().manual_seed(0)
-    b_random, b_digits = (batch, batch) if batch else (2, 3)
+    b_random, b_real = (batch, batch) if batch else (2, 3)
     return [(f"random b{b_random}", torch.randn(b_random, *size, generator=gen).numpy()),
-            (f"digits b{b_digits}", reference_inputs(cfg, b_digits, size))]
+            (f"{reference_kind(cfg, size)} b{b_real}", reference_inputs(cfg, b_real, size))]
 
 
 # -- checks --------------------------------------------------------------------------------
@@ -317,7 +349,8 @@ def verify(backend: str, precision: str, reference_name: str,
         exact: fp32 — compare values within export's tolerance on random and real inputs;
             else top-1 agreement on real inputs.
         cfg: the model's preprocessing (input size, mean, std).
-        inputs: the real inputs of a top-1 check (default: :func:`reference_inputs`).
+        inputs: the real inputs of a top-1 check (default: :func:`reference_inputs`, 32
+            photo crops or digits).
         input_size: ``(C, H, W)`` to verify at (default: ``cfg``'s).
         batch: a fixed batch size the backend needs (default: any).
         atol: absolute tolerance of the fp32 check.
@@ -331,7 +364,7 @@ def verify(backend: str, precision: str, reference_name: str,
         return result
     x = reference_inputs(cfg, input_size=input_size) if inputs is None else np.asarray(
         inputs, dtype=np.float32)
-    name = "digits" if inputs is None else "given inputs"
+    name = reference_kind(cfg, input_size) if inputs is None else "given inputs"
     if batch:
         x = x[: len(x) // batch * batch] if len(x) >= batch else np.resize(x, (batch,
                                                                               *x.shape[1:]))
@@ -460,7 +493,7 @@ def verify_eager(model: nn.Module, precision: str, cfg: Mapping[str, Any], *,
         model: the model (in eval mode).
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"``.
         cfg: its preprocessing (input size, mean, std).
-        inputs: the real inputs to check on (default: 32 digits at its input size).
+        inputs: the real inputs to check on (default: :func:`reference_inputs`, 32 images).
         min_agreement: the top-1 agreement bf16 needs.
 
     Returns:

@@ -98,8 +98,11 @@ def _advanced(nncf: ModuleType, config: StaticConfig, vnni: bool) -> Any:
     extra: dict[str, Any] = {}
     if config.per_channel == "per-tensor":
         extra["weights_quantization_params"] = QuantizationParameters(per_channel=False)
+    # per-tensor activations: onnxruntime's QLinearConv takes a scalar input zero point only
+    # (NNCF would quantize the inputs of depthwise convs per channel)
     return AdvancedQuantizationParameters(
         overflow_fix=OverflowFix.DISABLE if vnni else OverflowFix.FIRST_LAYER,
+        activations_quantization_params=QuantizationParameters(per_channel=False),
         activations_range_estimator_params=ranges[config.calibrate], **extra)
 
 
