@@ -228,3 +228,44 @@ def test_cli_quantize_with_nncf(lenet_onnx: Path, tmp_path: Path, capsys) -> Non
     assert code == 0, capsys.readouterr().err
     payload = json.loads(capsys.readouterr().out)
     assert payload["engine"] == "nncf" and payload["drop"] <= 0.01 and out.is_file()
+
+
+class Depthwise(nn.Module):
+    """Depthwise convolutions, whose inputs NNCF would quantize per channel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.dw = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.pw = nn.Conv2d(16, 24, 1)
+        self.dw2 = nn.Conv2d(24, 24, 3, padding=1, groups=24)
+        self.fc = nn.Linear(24, 10)
+        self.pretrained_cfg = {"input_size": (3, 16, 16), "mean": (0.5,) * 3,
+                               "std": (0.5,) * 3}
+
+    def forward(self, x):
+        x = nn.functional.hardswish(self.stem(x))
+        x = nn.functional.hardswish(self.pw(nn.functional.hardswish(self.dw(x))))
+        return self.fc(nn.functional.hardswish(self.dw2(x)).mean((2, 3)))
+
+
+def test_nncf_file_runs_on_onnxruntime_with_depthwise_convs(random_images, tmp_path: Path
+                                                            ) -> None:
+    """Activation quantizers are per tensor: onnxruntime's QLinearConv takes a scalar zero
+    point only (NNCF's per-channel inputs of depthwise convs broke MobileNetV3 there)."""
+    import numpy as np
+
+    from cnnzoo.deploy.runtime import ort_session
+
+    torch.manual_seed(0)
+    fp32 = tmp_path / "dw.onnx"
+    to_onnx(Depthwise().eval(), fp32)
+    result = quantize(fp32, engine="nncf", calibration=random_images[:64],
+                      output=tmp_path / "dw.int8.onnx", latency_batch_sizes=())
+    model = onnx.load(str(result.path))
+    inits = {t.name: t for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "QuantizeLinear" and node.input[0] not in inits:
+            assert int(np.prod(inits[node.input[1]].dims)) == 1, node.name  # scalar scale
+    out = ort_session(result.path).run(None, {"input": random_images[:4].numpy()})[0]
+    assert out.shape == (4, 10) and np.isfinite(out).all()
