@@ -211,3 +211,17 @@ def test_pretrained_coco_tag_loads_through_the_torchvision_source(served_coco_we
     assert cfg["labels"][0] == "__background__" and len(cfg["labels"]) == 21
     assert cfg["input_size"] == (3, 520, 520) and cfg["task"] == "segmentation"
 
+
+
+def test_fit_trains_with_the_aux_head():
+    """The training contract end to end: fit sees (out, aux) in train mode, out in eval."""
+    from torch.utils.data import TensorDataset
+
+    torch.manual_seed(0)
+    model = cnnzoo.create("deeplabv3_mobilenet_v3_large", num_classes=2, aux_loss=True)
+    data = TensorDataset(torch.randn(4, 3, 64, 64), torch.randint(0, 2, (4, 64, 64)))
+    before = model.aux_classifier[4].weight.detach().clone()
+    history = cnnzoo.fit(model, data, data, epochs=1, lr=1e-3, batch_size=2, seed=0,
+                         progress=False)
+    assert history.task == "segmentation" and "val_miou" in history.last
+    assert not torch.equal(model.aux_classifier[4].weight, before)  # the aux loss trained it
