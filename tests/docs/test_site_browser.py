@@ -50,6 +50,21 @@ PAGES = [
     ("concepts/normalisation/", f"Normalisation layers - {SITE_NAME}", []),
     ("concepts/feature-maps/", f"Feature maps - {SITE_NAME}",
      ["lenet5-feature-maps.png", "lenet5-filters.png"]),
+    ("concepts/residual-connections/", f"Residual connections - {SITE_NAME}",
+     ["residual-gradients.png"]),
+    ("concepts/depthwise-separable/", f"Depthwise-separable convolutions - {SITE_NAME}", []),
+    ("concepts/compound-scaling/", f"Compound scaling - {SITE_NAME}", ["compound-scaling.png"]),
+    ("concepts/multi-branch/", f"Inception and DenseNet - {SITE_NAME}", ["densenet-widths.png"]),
+    ("concepts/convnext/", f"ConvNeXt - {SITE_NAME}", []),
+    ("concepts/encoder-decoder/", f"Encoder–decoder: UNet - {SITE_NAME}", []),
+    ("concepts/anti-patterns/", f"Anti-patterns - {SITE_NAME}", []),
+    ("concepts/forgetting-eval/", f"Forgetting model.eval() - {SITE_NAME}", []),
+    ("concepts/wrong-normalisation/", f"The wrong normalisation - {SITE_NAME}", []),
+    ("concepts/label-breaking-augmentation/", f"Label-breaking augmentation - {SITE_NAME}",
+     ["label-breaking-confusion.png"]),
+    ("concepts/fine-tuning-too-fast/", f"Fine-tuning too fast - {SITE_NAME}",
+     ["fine-tuning-strategies.png"]),
+    ("concepts/no-augmentation/", f"No augmentation - {SITE_NAME}", ["augmentation-gap.png"]),
     ("reference/cli/", f"CLI - {SITE_NAME}", []),
     ("reference/api/", f"API - {SITE_NAME}", []),
 ]
@@ -225,6 +240,100 @@ def test_key_pages_render(browser: Any, base_url: str) -> None:
         if has_nav < 5:
             problems.append(f"/{path}: only {has_nav} navigation tabs")
     assert not problems, "\n".join(problems)
+
+
+def _japanese_pages(site: Path) -> list[tuple[str, list[str]]]:
+    """(path under the site, images) of every page translated into Japanese.
+
+    The images are the English page's: both editions show the same pictures.
+    """
+    import re
+
+    docs = ROOT / "docs"
+    found = []
+    for source in sorted(docs.rglob("*.ja.md")):
+        url = source.relative_to(docs).as_posix().removesuffix(".ja.md")
+        url = "" if url == "index" else url.removesuffix("/index") + "/"
+        english = (site / url / "index.html").read_text(encoding="utf-8")
+        images = re.findall(r'<img[^>]* src="(?:[^"]*/)?([^"/]+\.(?:png|svg|jpg))"', english)
+        found.append((f"ja/{url}", images))
+    return found
+
+
+@pytest.mark.slow
+def test_japanese_pages_render(browser: Any, base_url: str, docs_build: Build) -> None:
+    """Every Japanese page: a Japanese title, lang="ja", the English page's images, clean."""
+    import re
+
+    pages = _japanese_pages(docs_build.site)
+    assert len(pages) >= 20
+    problems: list[str] = []
+    _console_errors(browser)
+    for path, images in pages:
+        _open(browser, base_url + path)
+        _screenshot(browser, _name(path))
+        title = browser.title
+        if not (re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", title)
+                and title.endswith(f" - {SITE_NAME}")):
+            problems.append(f"/{path}: title {title!r} is not a Japanese page title")
+        if browser.execute_script("return document.documentElement.lang") != "ja":
+            problems.append(f"/{path}: <html lang> is not ja")
+        sources = browser.execute_script("return Array.from(document.images).map(i => i.src)")
+        for image in images:
+            if not any(src.endswith("/" + image) for src in sources):
+                problems.append(f"/{path}: no <img> showing {image}")
+        problems += [f"/{path}: broken image {src}" for src in _broken_images(browser)]
+        problems += [f"/{path}: console {msg}" for msg in _console_errors(browser)]
+        problems += [f"/{path}: request to {u}" for u in _foreign_requests(browser, base_url)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_language_switch(browser: Any, base_url: str) -> None:
+    """The header's language selector leads to the same page in the other language."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for page, english_title in (("concepts/receptive-fields/", "Receptive fields"),
+                                ("concepts/residual-connections/", "Residual connections")):
+        _open(browser, base_url + page)
+        link = browser.find_element(By.CSS_SELECTOR, "a.md-select__link[hreflang='ja']")
+        browser.execute_script("arguments[0].click()", link)  # the selector opens on hover
+        japanese = base_url + "ja/" + page
+        WebDriverWait(browser, 20).until(lambda d, url=japanese: d.current_url == url)
+        assert browser.execute_script("return document.documentElement.lang") == "ja"
+        assert browser.title != f"{english_title} - {SITE_NAME}"
+        _screenshot(browser, "language-switch-" + _name(page), full_page=False)
+        back = browser.find_element(By.CSS_SELECTOR, "a.md-select__link[hreflang='en']")
+        browser.execute_script("arguments[0].click()", back)
+        english = base_url + page
+        WebDriverWait(browser, 20).until(lambda d, url=english: d.current_url == url)
+        assert browser.title == f"{english_title} - {SITE_NAME}"
+    assert not _console_errors(browser)
+
+
+@pytest.mark.slow
+def test_japanese_search(browser: Any, base_url: str) -> None:
+    """Search on a Japanese page finds a Japanese term on a Japanese page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _open(browser, base_url + "ja/")
+    browser.find_element(By.CSS_SELECTOR, "label.md-search__icon, .md-search__input").click()
+    box = browser.find_element(By.CSS_SELECTOR, "input.md-search__input")
+    WebDriverWait(browser, 10).until(lambda d: box.is_displayed())
+    box.send_keys("受容野")
+    results = WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".md-search-result__item a") or None
+    )
+    hrefs = [r.get_attribute("href") for r in results]
+    target = base_url + "ja/concepts/receptive-fields/"
+    assert any(h.startswith(target) for h in hrefs), hrefs
+    _screenshot(browser, "search-ja", full_page=False)
+    next(r for r in results if r.get_attribute("href").startswith(target)).click()
+    WebDriverWait(browser, 20).until(lambda d: d.current_url.startswith(target))
+    assert browser.title == f"受容野 - {SITE_NAME}"
+    assert not _console_errors(browser)
 
 
 @pytest.mark.slow
