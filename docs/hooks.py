@@ -673,10 +673,12 @@ def run_page(page: Path, workdir: Path | None = None) -> int:
     path = page.resolve()
     text = path.read_text(encoding="utf-8")
     translated = translation_of(path.name)
+    original = path.with_name(translated[0]) if translated else None
+    source = original.read_text(encoding="utf-8") if original and original.is_file() else ""
+    executed = bool(front_matter(source or text).get("execute"))
     try:
-        if translated and (original := path.with_name(translated[0])).is_file():
-            text = expand_slots(text, original.read_text(encoding="utf-8"), str(path),
-                                str(original))
+        if original is not None and executed:  # the translation shows the English code
+            text = expand_slots(text, source, str(path), str(original))
         blocks = code_blocks(text, str(path))
     except SnippetError as exc:
         print(exc, file=sys.stderr)
@@ -691,7 +693,7 @@ def run_page(page: Path, workdir: Path | None = None) -> int:
         stack.enter_context(_one_thread())
         try:
             run_blocks(blocks, str(path), capture=False, snapshots=snapshots)
-            if front_matter(text).get("execute") or translated:
+            if executed:
                 fill_values(text, blocks, snapshots, str(path))
         except SnippetError as exc:
             print(exc, file=sys.stderr)
