@@ -105,3 +105,31 @@ def test_explain_a_region(name):
     torch.testing.assert_close(res.scores, logits[top].sum().reshape(1), rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(res.scores + bottom.scores, whole.scores, rtol=1e-4, atol=1e-3)
     assert res.layer == cnnzoo.model_info(name).cam_layer
+
+
+
+def test_pyramid_pooling_exports_right_at_every_size(tmp_path):
+    """PSPNet's adaptive pooling: the ONNX exporter bakes its windows for the traced size
+    (wrong, or an error, at any other), so under torch.export it runs as matrices of the
+    dynamic size; eager keeps smp's op."""
+    from torch.export import Dim
+
+    from cnnzoo.models.smp_decoders import PSPModule, adaptive_avg_pool
+
+    for h, w in ((8, 8), (12, 16), (7, 9)):
+        x = torch.randn(2, 4, h, w)
+        for size in (1, 2, 3, 6):
+            torch.testing.assert_close(adaptive_avg_pool(x, size),
+                                       torch.nn.functional.adaptive_avg_pool2d(x, size))
+    module = PSPModule(32).eval()
+    dims = {"x": {2: 8 * Dim("h", min=1, max=32), 3: 8 * Dim("w", min=1, max=32)}}
+    example = (torch.randn(1, 32, 16, 24),)  # not 8x8: a dim of size 1 would specialise
+    path = tmp_path / "psp.onnx"
+    torch.onnx.export(module, example, str(path), dynamo=True, dynamic_shapes=dims,
+                      input_names=["x"])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        for h, w in ((16, 24), (24, 8), (40, 16)):
+            x = torch.randn(1, 32, h, w)
+            (got,) = session.run(None, {"x": x.numpy()})
+            np.testing.assert_allclose(got, module(x).numpy(), rtol=1e-5, atol=1e-5)

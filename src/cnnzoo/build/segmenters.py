@@ -214,10 +214,11 @@ def _assemble(
     smp_reductions = _smp_channels(layout, 1, reductions)
     if layout == "transformer":
         smp_reductions[1] = 2
-    multiple = max(smp_reductions[: encoder_depth + 1]) if divisible else 1
+    multiple = max(smp_reductions[: encoder_depth + 1])
     model = SmpSegmenter(enc, dec, head, name=name, num_classes=num_classes, in_chans=in_chans,
                          layout=layout, depth=encoder_depth, size_multiple=multiple,
-                         feature_info=feature_info, stage_modules=stage_modules)
+                         feature_info=feature_info, stage_modules=stage_modules,
+                         any_size=not divisible)
     enc_cfg = getattr(enc, "pretrained_cfg", None) or {}
     model.pretrained_cfg = {
         "mean": per_channel(enc_cfg.get("mean") or IMAGENET_MEAN, in_chans),

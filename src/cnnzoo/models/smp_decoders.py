@@ -514,8 +514,32 @@ class DeepLabV3PlusDecoder(nn.Module):
 # -- PSPNet ---------------------------------------------------------------------------------
 
 
+def _pool_matrix(n: Any, p: int, like: torch.Tensor) -> torch.Tensor:
+    """``[p, n]``: row ``i`` averages adaptive pooling's window ``i`` of ``n`` positions."""
+    j = torch.arange(n, device=like.device)
+    i = torch.arange(p, device=like.device)
+    start, end = (i * n) // p, ((i + 1) * n + p - 1) // p
+    window = ((j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])).to(like.dtype)
+    return window / window.sum(dim=1, keepdim=True)
+
+
+def adaptive_avg_pool(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``F.adaptive_avg_pool2d(x, size)`` as two matrix products of the input's size.
+
+    Exporters bake adaptive pooling's windows for the traced size (wrong at any other);
+    these matrices are computed from the (dynamic) height and width instead.
+    """
+    rows = _pool_matrix(x.shape[-2], size, x)
+    cols = _pool_matrix(x.shape[-1], size, x)
+    return torch.matmul(torch.matmul(rows, x), cols.transpose(0, 1))
+
+
 class PSPBlock(nn.Module):
-    """Adaptive average pooling to ``pool_size`` → Conv2dReLU 1×1 → bilinear back."""
+    """Adaptive average pooling to ``pool_size`` → Conv2dReLU 1×1 → bilinear back.
+
+    Eager runs ``nn.AdaptiveAvgPool2d`` (bit for bit smp's); under ``torch.export``
+    (ONNX, ``.pt2``) the same pooling is :func:`adaptive_avg_pool`, right at every size.
+    """
 
     def __init__(self, in_channels: int, out_channels: int, pool_size: int,
                  use_norm: Norm = "batchnorm") -> None:
@@ -528,7 +552,10 @@ class PSPBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[2:]
-        x = self.pool(x)
+        if torch.compiler.is_compiling():
+            x = self.pool[1](adaptive_avg_pool(x, self.pool_size))
+        else:
+            x = self.pool(x)
         return F.interpolate(x, size=(height, width), mode="bilinear", align_corners=True)
 
 
@@ -651,7 +678,10 @@ class SmpSegmenter(ZooModel):
         in_chans: input channels.
         layout: :func:`smp_feature_layout` of the encoder.
         depth: how many encoder stages the decoder uses (smp's ``encoder_depth``).
-        size_multiple: what the input's height and width must be a multiple of.
+        size_multiple: the decoder's stride: heights and widths that are multiples of
+            it keep every shape exact (export makes them dynamic in these steps).
+        any_size: the decoder takes any height and width (smp's Unet); otherwise
+            :meth:`check_input_size` asks for multiples of ``size_multiple``.
         feature_info: the encoder stages (timm-style dicts).
         stage_modules: the parameter groups, stem … decoder, head.
     """
@@ -659,7 +689,7 @@ class SmpSegmenter(ZooModel):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, segmentation_head: SegmentationHead,
                  *, name: str, num_classes: int, in_chans: int, layout: str, depth: int,
                  size_multiple: int, feature_info: list[dict[str, Any]],
-                 stage_modules: dict[str, tuple[str, ...]]) -> None:
+                 stage_modules: dict[str, tuple[str, ...]], any_size: bool = False) -> None:
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
@@ -670,6 +700,7 @@ class SmpSegmenter(ZooModel):
         self.layout = layout
         self.encoder_depth = int(depth)
         self.size_multiple = int(size_multiple)
+        self.any_size = bool(any_size)
         self.head_kernel = segmentation_head.kernel_size
         self.num_features = int(segmentation_head[0].in_channels) \
             if isinstance(segmentation_head[0], nn.Conv2d) else 0
@@ -681,7 +712,7 @@ class SmpSegmenter(ZooModel):
         """Raise :class:`~cnnzoo.errors.InputSizeError` unless H and W fit the stride."""
         m = self.size_multiple
         h, w = x.shape[-2], x.shape[-1]
-        if m <= 1 or (h % m == 0 and w % m == 0):
+        if self.any_size or m <= 1 or (h % m == 0 and w % m == 0):
             return
 
         def near(v: int) -> str:
