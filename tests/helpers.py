@@ -15,7 +15,9 @@ def materialize(module, *, tiled: bool = False):
 
     Tests that only check shapes use this instead of a full random init, which for
     the 100M-parameter models costs seconds each. Every floating-point tensor gets
-    N(0, 0.02) values (BatchNorm running statistics: mean 0, variance 1).
+    N(0, 0.02) values (BatchNorm running statistics: mean 0, variance 1). Buffers left
+    out of the state dict (timm's blur-pool filters) become averaging filters, so no
+    tensor keeps the uninitialised memory ``to_empty`` gives it.
 
     ``tiled=True`` draws one block of ~1M N(0, 0.02) values and repeats it through
     larger tensors (copying is ~20x cheaper than drawing): for tests where only shapes
@@ -39,4 +41,8 @@ def materialize(module, *, tiled: bool = False):
                     whole = flat.numel() // _BLOCK * _BLOCK
                     flat[:whole].view(-1, _BLOCK).copy_(block)
                     flat[whole:].copy_(block[: flat.numel() - whole])
+        kept = set(module.state_dict(keep_vars=True))
+        for name, buffer in module.named_buffers():
+            if name not in kept and buffer.is_floating_point():
+                buffer.fill_(1.0 / max(1, buffer[0].numel() if buffer.dim() else 1))
     return module
