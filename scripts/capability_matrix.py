@@ -182,8 +182,8 @@ def main() -> None:
         for i, name in enumerate(names, 1):
             start = time.perf_counter()
             try:
-                rows[name] = check_model(name, checks, workdir=Path(tmp),
-                                         max_params=args.max_params)
+                row = check_model(name, checks, workdir=Path(tmp), max_params=args.max_params)
+                rows[name] = _keep_cells_not_run(rows.get(name), row, checks)
             except Exception as exc:  # the model cannot even be built: one failed row
                 rows[name] = {"model": name, **{c: {"ok": False, "detail": _first_line(exc),
                                                     "seconds": 0.0} for c in checks}}
@@ -194,6 +194,17 @@ def main() -> None:
             _write(args.out, rows)
     registered = set(cnnzoo.list_models())
     _write(args.out, {k: v for k, v in rows.items() if k in registered})
+
+
+def _keep_cells_not_run(old: dict[str, Any] | None, new: dict[str, Any],
+                        checks: tuple[str, ...]) -> dict[str, Any]:
+    """``new`` with the cells of checks outside ``checks`` taken from the ``old`` row.
+
+    ``--checks onnx`` re-runs one column: the others keep their recorded results.
+    """
+    if old is None:
+        return new
+    return {**new, **{c: old[c] for c in CHECKS if c not in checks and c in old}}
 
 
 def _write(path: Path, rows: dict[str, Any]) -> None:

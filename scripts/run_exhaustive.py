@@ -15,6 +15,9 @@ Usage::
 ``--workers`` > 1 runs the tests with pytest-xdist; the default (1) runs them in one
 process, the fair choice on a shared machine. Extra arguments go to pytest (e.g.
 ``-k resnet`` to run part of the tier; the file then records only that part).
+``--update`` merges such a partial run into the existing file instead: the tests it ran
+replace their old entries (each entry then carries the date and commit of its own run,
+and ``runs`` lists every run merged in); the others are kept as recorded.
 Exit status: pytest's.
 """
 
@@ -98,6 +101,23 @@ def _read_junit(path: Path) -> list[dict[str, Any]]:
     return tests
 
 
+def _merge(old: dict[str, Any], tests: list[dict[str, Any]],
+           run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Old entries with the re-run ones replaced (in place) and new ones appended.
+
+    Every entry of the re-run carries its run's date and commit; ``run["runs"]`` becomes
+    the list of runs merged so far (the old file's, then this one).
+    """
+    stamp = {"date": run["date"], "git_commit": run["git_commit"]}
+    fresh = {t["test"]: {**t, **stamp} for t in tests}
+    merged = [fresh.pop(t["test"], t) for t in old.get("tests", [])]
+    previous = old.get("runs") or [{k: old[k] for k in ("date", "git_commit", "command",
+                                                        "seconds", "exit_status") if k in old}]
+    run["runs"] = [*previous, {k: run[k] for k in ("date", "git_commit", "command",
+                                                   "seconds", "exit_status")}]
+    return merged + list(fresh.values())
+
+
 def _pytest_command(workers: int, junit: Path, extra: list[str]) -> list[str]:
     command = [sys.executable, "-m", "pytest", "-m", "exhaustive", "-q",
                # replace the default addopts (two xdist workers) with ours
@@ -114,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="pytest-xdist workers (default 1: one process)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help=f"the JSON file to write (default {DEFAULT_OUTPUT.relative_to(ROOT)})")
+    parser.add_argument("--update", action="store_true",
+                        help="merge this run's tests into the existing file")
     args, extra = parser.parse_known_args(argv)
 
     env = dict(os.environ, CNNZOO_EXHAUSTIVE="1", HF_HUB_OFFLINE="1")
@@ -131,10 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pytest (exit status {code}) reported no test; {args.output} is unchanged",
               file=sys.stderr)
         return code or 1
-    counts: dict[str, int] = {}
-    for test in tests:
-        counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
-    result = {
+    run = {
         "date": started.isoformat(timespec="seconds"),
         "git_commit": commit,
         "machine": _machine(),
@@ -143,9 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         "workers": args.workers,
         "exit_status": code,
         "seconds": round(seconds, 1),
-        "summary": {"total": len(tests), **dict(sorted(counts.items()))},
-        "tests": tests,
     }
+    if args.update and args.output.exists():
+        tests = _merge(json.loads(args.output.read_text(encoding="utf-8")), tests, run)
+    counts: dict[str, int] = {}
+    for test in tests:
+        counts[test["outcome"]] = counts.get(test["outcome"], 0) + 1
+    result = {**run, "summary": {"total": len(tests), **dict(sorted(counts.items()))},
+              "tests": tests}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = args.output.with_name(f".{args.output.name}.tmp")
     tmp_out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
