@@ -141,13 +141,26 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
+def _class_indices(y_true: np.ndarray, num_classes: int) -> np.ndarray:
+    """``y_true`` as int64 class indices, checked to lie in ``[0, num_classes)``."""
+    y = np.asarray(y_true, dtype=np.int64).ravel()
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
+        raise EvaluateError(f"true class {bad} is outside the {num_classes} classes of the "
+                            f"probabilities (0–{num_classes - 1})")
+    return y
+
+
 def calibration_metrics(y_true: np.ndarray, probs: np.ndarray, *, bins: int = ECE_BINS
                         ) -> Calibration:
     """ECE (equal-width bins of the top-1 confidence), NLL, Brier score and the bins.
 
     A sample with confidence ``c`` falls in bin ``ceil(c * bins) - 1`` (right edges
-    included, ``(0, 1/bins]`` first); only the binning is computed here, NLL and Brier
-    come from ``sklearn.metrics``.
+    included, ``(0, 1/bins]`` first). NLL and Brier are scikit-learn's ``log_loss`` (on
+    probabilities clipped to ``[1e-15, 1 - eps]``) and ``brier_score_loss(...,
+    scale_by_half=False)``, computed in one vectorised pass instead of two calls: their
+    argument checks cost more than the metrics (the tests hold the values to
+    scikit-learn's).
 
     Args:
         y_true: true classes ``[N]``.
@@ -161,13 +174,18 @@ def calibration_metrics(y_true: np.ndarray, probs: np.ndarray, *, bins: int = EC
         >>> round(cal.ece, 3), cal.counts[8], cal.counts[7]
         (0.45, 1, 1)
     """
-    from sklearn.metrics import brier_score_loss, log_loss
-
-    y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
-    labels = list(range(probs.shape[1]))
-    confidence = probs.max(axis=1)
-    correct = (probs.argmax(axis=1) == y_true).astype(np.float64)
+    return _calibration(_class_indices(y_true, probs.shape[1]), probs, probs.argmax(axis=1),
+                        bins)
+
+
+def _calibration(y_true: np.ndarray, probs: np.ndarray, top: np.ndarray, bins: int
+                 ) -> Calibration:
+    """:func:`calibration_metrics` of checked classes, float64 probabilities and their
+    argmax ``top``."""
+    rows = np.arange(len(y_true))
+    confidence = probs[rows, top]
+    correct = (top == y_true).astype(np.float64)
     index = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
     counts = np.bincount(index, minlength=bins)
     conf_sum = np.bincount(index, weights=confidence, minlength=bins)
@@ -176,15 +194,21 @@ def calibration_metrics(y_true: np.ndarray, probs: np.ndarray, *, bins: int = EC
     filled = counts > 0
     mean_conf = np.divide(conf_sum, counts, out=np.zeros(bins), where=filled)
     mean_acc = np.divide(acc_sum, counts, out=np.zeros(bins), where=filled)
+    p_true = probs[rows, y_true]
+    eps = np.finfo(np.float64).eps
+    nll = float(np.mean(-np.log(np.clip(p_true, 1e-15, 1 - eps)))) if len(y_true) else 0.0
+    onehot = np.zeros_like(probs)
+    onehot[rows, y_true] = 1.0
+    brier = (float(np.mean(np.sum((onehot - probs) ** 2, axis=1)))
+             if probs.shape[1] > 1 and len(y_true) else 0.0)
     return Calibration(
-        bins=bins, ece=ece,
-        nll=float(log_loss(y_true, np.clip(probs, 1e-15, 1.0), labels=labels)),
-        brier=float(brier_score_loss(y_true, probs, labels=labels, scale_by_half=False))
-        if len(labels) > 1 else 0.0,
-        edges=[float(e) for e in np.linspace(0.0, 1.0, bins + 1)],
-        confidence=[float(c) if f else None for c, f in zip(mean_conf, filled, strict=True)],
-        accuracy=[float(a) if f else None for a, f in zip(mean_acc, filled, strict=True)],
-        counts=[int(c) for c in counts],
+        bins=bins, ece=ece, nll=nll, brier=brier,
+        edges=np.linspace(0.0, 1.0, bins + 1).tolist(),
+        confidence=[c if f else None for c, f in zip(mean_conf.tolist(), filled.tolist(),
+                                                      strict=True)],
+        accuracy=[a if f else None for a, f in zip(mean_acc.tolist(), filled.tolist(),
+                                                    strict=True)],
+        counts=counts.tolist(),
     )
 
 
@@ -228,23 +252,44 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, labels: Sequen
         >>> round(m.accuracy, 4), m.confusion.tolist()
         (0.6667, [[1, 0], [1, 1]])
     """
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+    from sklearn.metrics import confusion_matrix
 
-    y_true = np.asarray(y_true, dtype=np.int64)
-    classes = list(range(probs.shape[1]))
+    probs = np.asarray(probs, dtype=np.float64)
+    num_classes = probs.shape[1]
+    y_true = _class_indices(y_true, num_classes)
+    classes = list(range(num_classes))
     pred = probs.argmax(axis=1)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, pred, labels=classes, zero_division=0)
-    ranked = np.argsort(-probs, axis=1, kind="stable")
-    accuracies = {int(k): float((ranked[:, :int(k)] == y_true[:, None]).any(axis=1).mean())
+    confusion = confusion_matrix(y_true, pred, labels=classes)
+    precision, recall, f1, support = _per_class_scores(confusion)
+    # top-k: the true class's rank under a stable descending sort (ties: lower index first)
+    p_true = probs[np.arange(len(y_true)), y_true][:, None]
+    ahead = (probs > p_true) | ((probs == p_true) & (np.arange(num_classes) < y_true[:, None]))
+    rank = ahead.sum(axis=1)
+    accuracies = {int(k): float((rank < int(k)).mean()) if len(y_true) else 0.0
                   for k in top_k}
     return ClassificationMetrics(
         top_k=accuracies,
-        per_class=[ClassMetrics(str(labels[i]), float(precision[i]), float(recall[i]),
-                                float(f1[i]), int(support[i])) for i in classes],
-        confusion=confusion_matrix(y_true, pred, labels=classes),
-        calibration=calibration_metrics(y_true, probs, bins=bins),
+        per_class=[ClassMetrics(str(labels[i]), p, r, f, n) for i, (p, r, f, n) in
+                   enumerate(zip(precision.tolist(), recall.tolist(), f1.tolist(),
+                                 support.tolist(), strict=True))],
+        confusion=confusion,
+        calibration=_calibration(y_true, probs, pred, bins),
     )
+
+
+def _per_class_scores(confusion: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall, F1 and support per class from a confusion matrix (rows: true
+    class), as ``precision_recall_fscore_support(..., zero_division=0)`` defines them:
+    ``TP / predicted``, ``TP / true``, ``2 TP / (true + predicted)``, 0 where undefined."""
+    tp = np.diag(confusion).astype(np.float64)
+    true = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+    return ratio(tp, predicted), ratio(tp, true), ratio(2 * tp, true + predicted), true
 
 
 @dataclass
@@ -867,10 +912,31 @@ def _open_backend(source: ModelSource, *, pretrained: bool | str) -> _Backend:
         raise EvaluateError(str(exc)) from exc
 
 
-def _derived(reference: _Backend, backend: str, workdir: Path, data: ImageSource,
+class _Workdir:
+    """A temporary folder made on first use and removed on exit: most evaluations export
+    nothing, and making and removing a folder costs milliseconds on some file systems."""
+
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __call__(self) -> Path:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="cnnzoo-evaluate-")
+        return Path(self._tmp.name)
+
+    def __enter__(self) -> _Workdir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _derived(reference: _Backend, backend: str, workdir: _Workdir, data: ImageSource,
              calibration: ImageSource | None) -> _Backend:
     """The ONNX / INT8 / FP16 version of a reference (an eager model, exported first, or an
-    FP32 ``.onnx`` file), written in ``workdir``."""
+    FP32 ``.onnx`` file), written in ``workdir()``."""
     from cnnzoo.deploy.export import to_onnx
     from cnnzoo.deploy.quantization import quantize
 
@@ -884,7 +950,7 @@ def _derived(reference: _Backend, backend: str, workdir: Path, data: ImageSource
         fp32, stem = reference.path, reference.path.stem
     else:
         stem = reference.name.replace(os.sep, "_")
-        fp32 = workdir / f"{stem}.onnx"
+        fp32 = workdir() / f"{stem}.onnx"
         if not fp32.exists():
             to_onnx(reference.module, fp32)
         if backend == "onnx":
@@ -895,7 +961,7 @@ def _derived(reference: _Backend, backend: str, workdir: Path, data: ImageSource
             raise EvaluateError("backend 'int8' needs calibration images: pass calibration= "
                                 "(the evaluation data are not used for calibration)")
         calibration = "digits"  # the digits' train split, never the test split
-    out = workdir / f"{stem}.{backend}.onnx"
+    out = workdir() / f"{stem}.{backend}.onnx"
     quantize(fp32, method=method, calibration=calibration, output=out, latency_batch_sizes=())
     return _open_backend(out, pretrained=False)
 
@@ -922,15 +988,17 @@ class _Outputs:
 
 def _run(backend: _Backend, data: _Data, labels: tuple[str, ...], batch_size: int,
          progress: bool) -> _Outputs:
-    from tqdm.auto import tqdm
-
     predictor = backend.predictor
     segmenter = predictor.task == _SEGMENTATION
     chunks: list[np.ndarray] = []
     confusion = np.zeros((len(labels), len(labels)) if segmenter else (0, 0), dtype=np.int64)
     batches: Iterator[np.ndarray] = data.batches(predictor, batch_size)
-    bar = tqdm(batches, total=math.ceil(len(data) / batch_size), unit="batch", leave=False,
-               desc=f"evaluate {backend.name}", disable=None) if progress else None
+    bar: Any = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(batches, total=math.ceil(len(data) / batch_size), unit="batch",
+                   leave=False, desc=f"evaluate {backend.name}", disable=None)
     start, seen = time.perf_counter(), 0
     for batch in bar if bar is not None else batches:
         out = predictor.logits(batch)
@@ -1047,7 +1115,7 @@ def _same_model(a: Any, b: Any) -> bool:
 
 
 def _open_all(model: ModelSource, compare: Sequence[Any], *, backend: str,
-              pretrained: bool | str, workdir: Path, data: ImageSource,
+              pretrained: bool | str, workdir: _Workdir, data: ImageSource,
               calibration: ImageSource | None) -> list[_Backend]:
     """The reference (``model`` on ``backend``) then every other entry of ``compare``."""
     base = _open_backend(model, pretrained=pretrained)
@@ -1143,9 +1211,9 @@ def evaluate(
     """
     _check_arguments(backend, top_k, batch_size, bins, num_mistakes, latency_batch_sizes)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="cnnzoo-evaluate-") as tmp:
+    with _Workdir() as workdir:
         backends = _open_all(model, compare or (), backend=backend, pretrained=pretrained,
-                             workdir=Path(tmp), data=data, calibration=calibration)
+                             workdir=workdir, data=data, calibration=calibration)
         evaluation = _open_data(data, backends[0].predictor)
         labels = _align_labels(evaluation, backends[0].predictor)
         for other in backends[1:]:
