@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cnnzoo._utils import text_table
 from cnnzoo.cli import options
+from cnnzoo.errors import CommandError
 
 if TYPE_CHECKING:
     from cnnzoo.cli.options import Subcommands
@@ -72,32 +73,59 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    """``cnnzoo predict MODEL IMAGE…``: the top-k classes of each image."""
+    """``cnnzoo predict MODEL IMAGE…``: the top-k classes of each image; with ``--out DIR``
+    also a predictions.json and, for a segmenter, each image's mask and overlay PNG."""
     source = options.model_source(args.model, args.pretrained,
                                   random_weights=args.random_weights, default_pretrained=True,
                                   prog="cnnzoo predict")
     options.check_files(args.images, "image")
+    overlay_flags = [flag for flag, given in (("--alpha", args.alpha is not None),
+                                              ("--no-overlay", args.no_overlay)) if given]
+    if overlay_flags and args.out is None:
+        raise CommandError(f"{' and '.join(overlay_flags)} shape the overlays written with "
+                           "--out DIR; add --out DIR")
     options.set_threads(args.threads)
-    from cnnzoo.deploy.predict import Predictor
+    from cnnzoo.deploy.predict import PREDICTIONS_FILE, Predictor, output_folder
 
+    folder = output_folder(args.out) if args.out is not None else None  # before the model
     with options.default_weights_hint(source):
         predictor = Predictor(source.ref, pretrained=source.pretrained, backend=args.backend,
                               precision=args.precision, threads=args.threads)
-    results = predictor.predict(args.images, top_k=args.top_k)
+    segmentation = predictor.task == "segmentation"
+    if overlay_flags and not segmentation:
+        raise CommandError(f"{' and '.join(overlay_flags)} shape a segmenter's overlays; "
+                           f"{args.model} is a {predictor.task} model (--out DIR writes its "
+                           f"{PREDICTIONS_FILE} alone)")
+    results = predictor.predict(args.images, top_k=args.top_k, out=folder, alpha=args.alpha,
+                                overlay=not args.no_overlay)
     if args.json:
-        print(json.dumps({"model": predictor.source, "backend": predictor.backend,
-                          "precision": predictor.precision,
-                          "report": predictor.report.to_dict() if predictor.report else None,
-                          "predictions": [{"image": r.image, "top": [p.__dict__ for p in r.top]}
-                                          for r in results]}, indent=2))
+        print(json.dumps(predictor.to_dict(results), indent=2))
         return 0
     print(f"{predictor.source} ({predictor.backend}, {predictor.precision})")
-    for result in results:
-        print(f"\n{result.image}")
-        print(text_table(("rank", "class", "label", "score"),
-                         [(i + 1, p.index, p.label, f"{p.score:.4f}")
-                          for i, p in enumerate(result.top)]))
+    if folder is not None and segmentation:
+        for result in results:
+            classes = ", ".join(f"{p.label} {p.score:.1%}" for p in result.top)
+            print(f"{result.image} -> {', '.join(result.files.values())}: {classes}")
+    else:
+        for result in results:
+            print(f"\n{result.image}")
+            print(text_table(("rank", "class", "label", "score"),
+                             [(i + 1, p.index, p.label, f"{p.score:.4f}")
+                              for i, p in enumerate(result.top)]))
+    if folder is not None:
+        print(f"wrote {folder / PREDICTIONS_FILE}")
     return 0
+
+
+def _opacity(text: str) -> float:
+    """``--alpha``: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -176,11 +204,17 @@ def _register_quantize(sub: Subcommands) -> None:
 
 def _register_predict(sub: Subcommands) -> None:
     p = sub.add_parser(
-        "predict", help="top-k classes of images on eager, ONNX or INT8 ONNX",
+        "predict", help="top-k classes (or a segmenter's masks) of images on eager, ONNX "
+                        "or INT8 ONNX",
         description="Classify images with a model name/folder (eager PyTorch) or an .onnx "
                     "file (FP32/INT8/FP16); preprocessing is the same on every backend. A "
                     "registered name runs with its default pretrained weights unless "
-                    "--pretrained picks others or --random-weights is given.")
+                    "--pretrained picks others or --random-weights is given. With --out "
+                    "DIR the predictions go to DIR/predictions.json; a segmenter also "
+                    "writes IMAGE-STEM.mask.png (palette PNG: pixel value = class id, VOC "
+                    "colours) and IMAGE-STEM.overlay.png (the image with the mask blended "
+                    "in, class 0 left uncoloured) at each image's size, and prints one "
+                    "line per image. Files of the same name are replaced.")
     options.add_model(p, "model name (NAME.TAG picks weights), saved folder, "
                          "hf-hub:ORG/REPO or model.onnx")
     options.add_images(p)
@@ -193,6 +227,12 @@ def _register_predict(sub: Subcommands) -> None:
                    help="eager: fp32 (auto) or bf16 (torch.autocast); openvino: the fastest "
                         "verified (auto), fp32, bf16 or fp16; bf16/fp16 only where the "
                         "hardware runs them natively")
+    options.add_out(p, "folder to write predictions.json (and a segmenter's masks and "
+                       "overlays) into; created if missing")
+    p.add_argument("--alpha", type=_opacity, default=None, metavar="A",
+                   help="segmenters: the overlays' mask opacity, 0-1 (default 0.5)")
+    p.add_argument("--no-overlay", action="store_true",
+                   help="segmenters: write the masks without overlays")
     options.add_threads(p)
     options.add_json(p)
     p.set_defaults(func=cmd_predict)

@@ -12,6 +12,17 @@ backend's arithmetic can make predictions differ.
 model's own fp32 is verified against eager fp32 before use (:mod:`cnnzoo.deploy.precision`);
 ``predictor.report`` says what was checked and chosen.
 
+For a segmenter (``task == "segmentation"``), :meth:`Predictor.masks` gives each image's
+class ids at the image's own size (:mod:`cnnzoo.deploy.masks`: the whole image resized
+to the model's input, the logits resized back bilinearly, then the argmax), and
+``predict(..., out=DIR)`` writes them as ``<stem>.mask.png`` (palette PNG: pixel value =
+class id, VOC colours) and ``<stem>.overlay.png`` (the image with the mask blended in at
+``alpha``, the background class 0 left as it is), plus ``predictions.json``: the labels,
+their colours and each image's classes with their pixel shares. For a classifier
+``out=DIR`` writes ``predictions.json`` alone. Files are written whole or not at all
+(a temporary file renamed over the target); files of the same name are replaced, others
+are left alone.
+
 Example:
     >>> import cnnzoo
     >>> from cnnzoo.deploy.predict import Predictor
@@ -33,10 +44,23 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from cnnzoo._utils import atomic_write_text
 from cnnzoo.data.datasets import eval_transform
 from cnnzoo.data.images import load_images
 from cnnzoo.deploy import openvino_backend
 from cnnzoo.deploy.export import to_onnx
+from cnnzoo.deploy.masks import (
+    DEFAULT_ALPHA,
+    MAX_CLASSES,
+    class_shares,
+    logits_to_mask,
+    mask_png,
+    mask_transform,
+    open_image,
+    voc_palette,
+    write_png,
+)
+from cnnzoo.deploy.masks import overlay as overlay_image
 from cnnzoo.deploy.precision import PrecisionReport, eager_runner, verify_eager
 from cnnzoo.deploy.runtime import (
     QUANT_METADATA_KEY,
@@ -50,10 +74,15 @@ from cnnzoo.deploy.runtime import (
 )
 from cnnzoo.errors import DataError, ExportError, PredictError
 
-__all__ = ["BACKENDS", "ImagePrediction", "PredictError", "Prediction", "Predictor", "predict"]
+__all__ = ["BACKENDS", "PREDICTIONS_FILE", "ImagePrediction", "PredictError", "Prediction",
+           "Predictor", "output_folder", "predict"]
 
 BACKENDS: tuple[str, ...] = ("auto", "eager", "onnx", "openvino")
 """``backend=``: ``"auto"`` is eager for a model and onnxruntime for an ``.onnx`` file."""
+
+PREDICTIONS_FILE = "predictions.json"
+"""What ``out=DIR`` always writes: the model, its labels (and, for a segmenter, their
+colours) and every image's top classes."""
 
 
 @dataclass
@@ -67,14 +96,51 @@ class Prediction:
 
 @dataclass
 class ImagePrediction:
-    """The top-k classes of one image."""
+    """The top-k classes of one image; for a segmenter also its mask and, once written,
+    its files.
+
+    Attributes:
+        image: the image's path (or its type's name for an in-memory image).
+        top: classes, best first (for a segmenter: the classes present, by pixel share).
+        mask: a segmenter's class ids ``[H, W]`` at the image's size (``uint8`` up to
+            256 classes), ``None`` for a classifier.
+        files: what ``out=DIR`` wrote for this image: ``{"mask": path, "overlay": path}``.
+    """
 
     image: str
     top: list[Prediction] = field(default_factory=list)
+    mask: np.ndarray | None = field(default=None, repr=False)
+    files: dict[str, str] = field(default_factory=dict)
 
     @property
     def best(self) -> Prediction:
         return self.top[0]
+
+
+def _image_name(item: object) -> str:
+    return str(item) if isinstance(item, str | os.PathLike) else type(item).__name__
+
+
+def output_folder(out: str | os.PathLike[str]) -> Path:
+    """``out`` as a folder to write predictions into: created (with its parents) if
+    missing.
+
+    Raises:
+        PredictError: ``out`` is a file, or the folder cannot be created or written to.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise PredictError(f"out {str(folder)!r} is a file; give a folder to write the "
+                           "predictions into")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PredictError(f"cannot create the output folder {str(folder)!r}: "
+                           f"{exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PredictError(f"cannot write into the output folder {str(folder)!r}: "
+                           "permission denied")
+    return folder
 
 
 def _onnx_path(source: object) -> Path | None:
@@ -220,37 +286,186 @@ class Predictor:
             raise PredictError("the predictor has neither a session nor a model")
         return self._run(batch)
 
-    def predict(self, images: Sequence[Any], top_k: int = 5) -> list[ImagePrediction]:
+    def _label(self, index: int) -> str:
+        labels = self.labels
+        return labels[index] if labels and index < len(labels) else str(index)
+
+    @property
+    def num_classes(self) -> int | None:
+        """The model's class count, from its config (``None`` when it does not say)."""
+        value = self.cfg.get("num_classes")
+        return int(value) if value else None
+
+    def masks(self, images: Sequence[Any]) -> list[ImagePrediction]:
+        """A segmenter's mask of each image, at the image's own size.
+
+        The whole image is resized to the model's input size (no centre crop), the
+        logits are resized back to the image's size *bilinearly* and the argmax taken
+        (:func:`cnnzoo.deploy.masks.logits_to_mask`); every backend sees the same input.
+
+        Returns:
+            one :class:`ImagePrediction` per image: ``mask`` the class ids ``[H, W]``,
+            ``top`` every class present with its share of the pixels, largest first.
+
+        Raises:
+            PredictError: not a segmentation model, no images, or a file that is not an
+                image.
+        """
+        self._require_segmentation("masks")
+        images = list(images)
+        if not images:
+            raise PredictError("no images given")
+        return self._masks(images, [open_image(item) for item in images])
+
+    def _require_segmentation(self, what: str) -> None:
+        if self.task != "segmentation":
+            raise PredictError(f"{what} need a segmentation model; {self.source} is a "
+                               f"{self.task} model")
+
+    def _masks(self, images: list[Any], opened: list[Any]) -> list[ImagePrediction]:
+        transform = mask_transform(self.cfg)
+        batch = np.stack([transform(image).numpy() for image in opened]).astype(np.float32)
+        results = []
+        for item, image, row in zip(images, opened, self.logits(batch), strict=True):
+            mask = logits_to_mask(row, (image.height, image.width))
+            shares = class_shares(mask, row.shape[0])
+            order = [int(i) for i in np.argsort(-shares, kind="stable") if shares[i] > 0]
+            results.append(ImagePrediction(
+                image=_image_name(item), mask=mask,
+                top=[Prediction(i, self._label(i), float(shares[i])) for i in order]))
+        return results
+
+    def predict(self, images: Sequence[Any], top_k: int = 5, *,
+                out: str | os.PathLike[str] | None = None, alpha: float | None = None,
+                overlay: bool = True) -> list[ImagePrediction]:
         """The ``top_k`` classes of each image (softmax probabilities; for segmenters the
-        share of pixels assigned to each class)."""
+        classes present, by share of the image's pixels, with the mask as ``.mask``).
+
+        Args:
+            images: image files, PIL images or image tensors ``[C, H, W]``.
+            top_k: classes per image.
+            out: a folder to write into (created if missing): :data:`PREDICTIONS_FILE`,
+                and for a segmenter each image's ``<stem>.mask.png`` and
+                ``<stem>.overlay.png`` (in-memory images are named ``image-<i>``).
+            alpha: the overlay's opacity (default 0.5); segmenters with ``out`` only.
+            overlay: ``False`` writes the masks without overlays; segmenters only.
+
+        Raises:
+            PredictError: no images, a file that is not an image, a bad ``top_k`` or
+                ``alpha``, an ``out`` that cannot be written, two images that would be
+                written under one name, or an overlay option for a classifier.
+        """
         if top_k < 1:
             raise PredictError(f"top_k must be at least 1, got {top_k}")
         images = list(images)
         if not images:
             raise PredictError("no images given")
+        segmentation = self.task == "segmentation"
+        if alpha is not None or not overlay:
+            option = "alpha" if alpha is not None else "overlay=False"
+            if not segmentation:
+                raise PredictError(f"{option} is for a segmenter's overlays; {self.source} "
+                                   f"is a {self.task} model")
+            if out is None:
+                raise PredictError(f"{option} is for the overlays written with out=DIR")
+        alpha = DEFAULT_ALPHA if alpha is None else float(alpha)
+        if not 0.0 <= alpha <= 1.0:
+            raise PredictError(f"alpha is the overlay's opacity, 0…1, not {alpha}")
+        folder = output_folder(out) if out is not None else None
+        if not segmentation:
+            results = self._classify(images, top_k)
+        else:
+            targets = self._targets(images, folder) if folder is not None else []
+            opened = [open_image(item) for item in images]
+            results = self._masks(images, opened)
+            for i, result in enumerate(results):
+                result.top = result.top[:top_k]
+                if folder is None:
+                    continue
+                assert result.mask is not None
+                mask_path, overlay_path = targets[i]
+                result.files["mask"] = str(write_png(mask_png(result.mask), mask_path))
+                if overlay:
+                    result.files["overlay"] = str(write_png(
+                        overlay_image(opened[i], result.mask, alpha=alpha), overlay_path))
+        if folder is not None:
+            atomic_write_text(folder / PREDICTIONS_FILE,
+                              json.dumps(self.to_dict(results), indent=2) + "\n")
+        return results
+
+    def _classify(self, images: list[Any], top_k: int) -> list[ImagePrediction]:
         out = self.logits(self.preprocess(images))
         results = []
         for name, row in zip(images, out, strict=True):
-            if self.task == "segmentation" or row.ndim > 1:
+            if row.ndim > 1:  # spatial logits of a model whose config has no task
                 classes = row.argmax(0).ravel()
                 scores = np.bincount(classes, minlength=row.shape[0]) / classes.size
             else:
                 shifted = np.exp(row - row.max())
                 scores = shifted / shifted.sum()
             order = np.argsort(-scores, kind="stable")[:top_k]
-            labels = self.labels
             results.append(ImagePrediction(
-                image=str(name) if isinstance(name, (str, os.PathLike)) else type(name).__name__,
-                top=[Prediction(int(i), labels[i] if labels and i < len(labels) else str(int(i)),
-                                float(scores[i])) for i in order],
+                image=_image_name(name),
+                top=[Prediction(int(i), self._label(int(i)), float(scores[i])) for i in order],
             ))
         return results
+
+    def _targets(self, images: list[Any], folder: Path) -> list[tuple[Path, Path]]:
+        """Each image's ``(mask, overlay)`` paths in ``folder``; refuses, before anything
+        runs, two images under one name and an output that would replace an input."""
+        if self.num_classes is not None and self.num_classes > MAX_CLASSES:
+            raise PredictError(f"a palette PNG holds {MAX_CLASSES} classes; "
+                               f"{self.source} has {self.num_classes}")
+        inputs = {Path(item).resolve(): _image_name(item) for item in images
+                  if isinstance(item, str | os.PathLike)}
+        seen: dict[str, str] = {}
+        targets = []
+        for i, item in enumerate(images):
+            stem = Path(item).stem if isinstance(item, str | os.PathLike) else f"image-{i}"
+            if stem in seen:
+                raise PredictError(
+                    f"images {seen[stem]!r} and {_image_name(item)!r} would both be written "
+                    f"as {stem}.mask.png; rename one or predict them into different folders")
+            seen[stem] = _image_name(item)
+            pair = (folder / f"{stem}.mask.png", folder / f"{stem}.overlay.png")
+            for path in pair:
+                if path.resolve() in inputs:
+                    raise PredictError(f"writing {str(path)!r} would replace the input image "
+                                       f"{inputs[path.resolve()]!r}; choose another out "
+                                       "folder")
+            targets.append(pair)
+        return targets
+
+    def to_dict(self, results: Sequence[ImagePrediction]) -> dict[str, Any]:
+        """The JSON form of ``results`` (what :data:`PREDICTIONS_FILE` holds): the model,
+        backend and precision, the labels (for a segmenter each class's palette colour as
+        ``legend``) and each image's top classes and written files (names in the folder)."""
+        payload: dict[str, Any] = {
+            "model": self.source, "backend": self.backend, "precision": self.precision,
+            "task": self.task,
+            "report": self.report.to_dict() if self.report else None,
+            "labels": list(self.labels) if self.labels else None,
+        }
+        if self.task == "segmentation":
+            count = self.num_classes or 1 + max(
+                (p.index for r in results for p in r.top), default=0)
+            palette = voc_palette()
+            payload["legend"] = [
+                {"index": i, "label": self._label(i), "colour": palette[i].tolist()}
+                for i in range(min(count, MAX_CLASSES))]
+        payload["predictions"] = [
+            {"image": r.image, "top": [p.__dict__ for p in r.top],
+             **({"files": {k: Path(v).name for k, v in r.files.items()}} if r.files else {})}
+            for r in results]
+        return payload
 
 
 def predict(model: ModelSource, images: Sequence[Any], *, top_k: int = 5,
             pretrained: bool | str = False, backend: str = "auto", precision: str = "auto",
-            threads: int | None = None) -> list[ImagePrediction]:
-    """Top-k predictions of ``model`` (module, name, folder or ``.onnx``) for ``images``.
+            threads: int | None = None, out: str | os.PathLike[str] | None = None,
+            alpha: float | None = None, overlay: bool = True) -> list[ImagePrediction]:
+    """Top-k predictions of ``model`` (module, name, folder or ``.onnx``) for ``images``;
+    with ``out=DIR`` also written to files (a segmenter's masks and overlays).
 
     Args:
         model: an ``nn.Module``, a registered name, a saved model folder or an ``.onnx``.
@@ -260,9 +475,28 @@ def predict(model: ModelSource, images: Sequence[Any], *, top_k: int = 5,
         backend: ``"auto"``, ``"eager"``, ``"onnx"`` or ``"openvino"`` (see :class:`Predictor`).
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (see :class:`Predictor`).
         threads: OpenVINO's threads (default: every core).
+        out: a folder for :data:`PREDICTIONS_FILE` and, for a segmenter, each image's
+            ``<stem>.mask.png`` and ``<stem>.overlay.png`` (see :meth:`Predictor.predict`).
+        alpha: the overlays' opacity (default 0.5).
+        overlay: ``False``: masks without overlays.
 
     Returns:
-        one :class:`ImagePrediction` per image.
+        one :class:`ImagePrediction` per image (a segmenter's with its ``mask``).
+
+    Example:
+        >>> import torch, tempfile, cnnzoo
+        >>> from PIL import Image
+        >>> from cnnzoo.deploy.predict import predict
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> model = cnnzoo.create("unet", base_width=4)
+        >>> model.pretrained_cfg["input_size"] = (3, 32, 32)
+        >>> folder = tempfile.mkdtemp()
+        >>> Image.new("RGB", (48, 40), "gray").save(f"{folder}/photo.png")
+        >>> [result] = predict(model, [f"{folder}/photo.png"], out=folder)
+        >>> result.mask.shape, sorted(result.files)
+        ((40, 48), ['mask', 'overlay'])
     """
     return Predictor(model, pretrained=pretrained, backend=backend, precision=precision,
-                     threads=threads).predict(images, top_k=top_k)
+                     threads=threads).predict(images, top_k=top_k, out=out, alpha=alpha,
+                                              overlay=overlay)
