@@ -7,9 +7,9 @@ sample photos (a pagoda at the Summer Palace, a dahlia). Writes to ``docs/assets
 * ``gradcam.png`` — Grad-CAM of the top-1 class on both photos (Explain guide);
 * ``feature_maps.png`` — a few channels of every feature stage for the pagoda
   (the feature-maps concept page);
-* ``int8.md`` and ``int8.json`` — top-5 of the FP32 ONNX export against its INT8
+* ``int8-table.txt`` and ``int8.json`` — top-5 of the FP32 ONNX export against its INT8
   quantization on both photos, calibrated on crops of the photos (Deploy guide,
-  which includes ``int8.md``).
+  which includes ``int8-table.txt``).
 
 Run it after changing the explain views, the export or the quantizer::
 
@@ -221,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     data = int8_comparison(model, images, batch, labels)
     (out / "int8.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
-    (out / "int8.md").write_text(int8_markdown(data), encoding="utf-8")
-    written += [out / "int8.json", out / "int8.md"]
+    (out / "int8-table.txt").write_text(int8_markdown(data), encoding="utf-8")
+    written += [out / "int8.json", out / "int8-table.txt"]
 
     too_big = []
     for path in written:
