@@ -134,8 +134,9 @@ ACCURACY_CONTROL = "accuracy control"
 
 
 def _validation_fn(job: _Job) -> Any:
-    """The job's metric (top-1 agreement with its target) of an ``onnx.ModelProto`` on the
-    samples NNCF hands it — with the per-sample values NNCF ranks layers by."""
+    """The job's metric (accuracy or top-1 agreement with its target; a segmenter's mIoU
+    or pixel agreement) of an ``onnx.ModelProto`` on the samples NNCF hands it — with the
+    per-sample values NNCF ranks layers by."""
     import onnxruntime as ort
 
     def validate(model: Any, items: Any) -> tuple[float, list[float]]:
@@ -144,9 +145,14 @@ def _validation_fn(job: _Job) -> Any:
         options.log_severity_level = 3
         session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=["CPUExecutionProvider"])
-        values = [float(session.run(None, {job.input_name: x})[0].argmax(1)[0] == y)
-                  for x, y in items]
-        return float(np.mean(values)) if values else 0.0, values
+        pairs = [(session.run(None, {job.input_name: x})[0].argmax(1), y) for x, y in items]
+        if not pairs:
+            return 0.0, []
+        values = [job.score(p, t) for p, t in pairs]
+        if not job.segmenter:
+            return float(np.mean(values)), values
+        return job.score(np.concatenate([p for p, _ in pairs]),
+                         np.concatenate([t for _, t in pairs])), values
 
     return validate
 
@@ -161,7 +167,7 @@ def accuracy_control(model: Any, job: _Job, calib: np.ndarray, config: StaticCon
         raise QuantizeError("accuracy control needs evaluation data and max_accuracy_drop")
     x, y = job.evaluation.x, job.target
     calibration = nncf.Dataset([{job.input_name: calib[i:i + 1]} for i in range(len(calib))])
-    validation = nncf.Dataset([(x[i:i + 1], int(y[i])) for i in range(len(x))])
+    validation = nncf.Dataset([(x[i:i + 1], y[i:i + 1]) for i in range(len(x))])
     scope = nncf.IgnoredScope(names=list(config.exclude), validate=False) \
         if config.exclude else None
     with _quiet():

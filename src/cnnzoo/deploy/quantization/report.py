@@ -35,13 +35,16 @@ class QuantReport:
     """What :func:`quantize` did and measured.
 
     ``metric`` is ``"accuracy"`` when labelled evaluation data were given, else
-    ``"top-1 agreement"`` with the FP32 model (1.0 before by definition). ``drop`` is
-    ``metric_before - metric_after`` as a fraction (0.005 = half a point).
+    ``"top-1 agreement"`` with the FP32 model (1.0 before by definition); for a
+    segmenter (``task="segmentation"``) it is ``"mIoU"`` on masks, else ``"pixel top-1
+    agreement"`` with FP32. ``drop`` is ``metric_before - metric_after`` as a fraction
+    (0.005 = half a point) and ``max_accuracy_drop`` the gate on it.
     """
 
     method: str
     source: str
     output: Path | None = None
+    task: str = "classification"
     engine: str = "onnxruntime"
     per_channel: str = "-"
     calibrate_method: str | None = None
@@ -98,7 +101,7 @@ class QuantReport:
         settings = [
             ("method", self.method),
             ("engine", self.engine),
-            ("source", self.source),
+            ("source", self.source + (" (segmenter)" if self.task == "segmentation" else "")),
             ("output", str(self.output) if self.output else "-"),
         ]
         if self.method != "fp16":
@@ -113,7 +116,8 @@ class QuantReport:
             ]
         settings.append(("kept in float", ", ".join(self.excluded_nodes) or "-"))
         if self.max_accuracy_drop is not None:
-            settings.append(("max accuracy drop", f"{self.max_accuracy_drop * 100:.2f} pt"))
+            gauge = "accuracy" if self.metric in (None, "accuracy") else self.metric
+            settings.append((f"max {gauge} drop", f"{self.max_accuracy_drop * 100:.2f} pt"))
         settings.append(("time", f"{self.seconds:.1f} s"))
         text = text_table(("quantize", "value"), settings)
         text += "\n\n" + text_table(("", "before (fp32)", "after", "after/before"),
@@ -133,6 +137,7 @@ class QuantReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "method": self.method, "engine": self.engine, "source": self.source,
+            "task": self.task,
             "output": str(self.output) if self.output else None,
             "per_channel": self.per_channel, "calibrate_method": self.calibrate_method,
             "activation_type": self.activation_type, "weight_type": self.weight_type,

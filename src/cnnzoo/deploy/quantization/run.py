@@ -34,6 +34,7 @@ from cnnzoo.deploy.quantization.calibrate import (
     CalibrationReader,
     calibration_set,
     evaluation_set,
+    segmentation_evaluation_set,
 )
 from cnnzoo.deploy.quantization.nncf_engine import attempt_static as nncf_attempt_static
 from cnnzoo.deploy.quantization.nncf_engine import import_nncf
@@ -73,6 +74,9 @@ __all__ = ["quantize"]
 
 _SUFFIXES = {"int8-static": "int8", "int8-dynamic": "int8-dynamic", "fp16": "fp16"}
 ENGINES: tuple[str, ...] = ("onnxruntime", "nncf")
+SEGMENTATION_MAX_DROP = 0.01
+"""The default gate of a segmenter evaluated on masks: at most 1 point of mIoU lost."""
+MIOU, PIXEL_AGREEMENT = "mIoU", "pixel top-1 agreement"
 
 
 def _top1(logits: np.ndarray) -> np.ndarray:
@@ -81,6 +85,15 @@ def _top1(logits: np.ndarray) -> np.ndarray:
 
 def _agreement(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.mean(pred == ref))
+
+
+def _miou(pred: np.ndarray, masks: np.ndarray, num_classes: int) -> float:
+    """The mean IoU of predicted class maps against masks, as ``cnnzoo.evaluate`` computes it
+    (over the classes present in either)."""
+    from cnnzoo.deploy.evaluation import pixel_confusion, segmentation_metrics
+
+    confusion = pixel_confusion(masks, pred, num_classes)
+    return segmentation_metrics(confusion, [str(i) for i in range(num_classes)]).miou
 
 
 def _points(drop: float | None) -> str:
@@ -116,6 +129,8 @@ class _Job:
     pre: Path | None = None
     facts: GraphFacts = field(default_factory=GraphFacts)
     vnni: bool = False
+    segmenter: bool = False
+    num_classes: int = 0
 
     @property
     def candidate(self) -> Path:
@@ -126,12 +141,19 @@ class _Job:
     def preprocessed(self) -> Path:
         return self.pre if self.pre is not None else self.fp32
 
+    def score(self, predicted: np.ndarray, target: np.ndarray) -> float:
+        """The job's metric of top-1 predictions (class maps for a segmenter) against
+        ``target``: mIoU against masks, else the share of equal predictions (pixels)."""
+        if self.report.metric == MIOU:
+            return _miou(predicted, target, self.num_classes)
+        return _agreement(predicted, target)
+
     def evaluate(self, path: Path) -> float | None:
         """The metric of the model at ``path`` on the evaluation set (``None``: no set)."""
         if self.evaluation is None or self.target is None:
             return None
         logits = run_batched(_session(path), self.evaluation.x)
-        return _agreement(_top1(logits), self.target)
+        return self.score(_top1(logits), self.target)
 
     def judge(self, attempt: QuantAttempt, path: Path) -> bool:
         """Measure ``attempt`` (written at ``path``), record it, and apply the accuracy gate."""
@@ -222,38 +244,80 @@ def _open_job(method: str, fp32: Path, source: str, output: Path, workdir: Path,
         large=fp32.with_name(fp32.name + ".data").exists(),
         report=QuantReport(method=method, source=source, max_accuracy_drop=max_accuracy_drop),
         start=start,
+        segmenter=cfg.get("task") == "segmentation" or len(session.get_outputs()[0].shape) == 4,
     )
+    job.report.task = "segmentation" if job.segmenter else "classification"
     return job, session
 
 
 def _load_data(job: _Job, session: onnxruntime.InferenceSession,
                calibration: ImageSource | None, num_calibration: int,
                eval_data: ImageSource | None, num_eval: int | None) -> None:
-    """The calibration and evaluation sets, and the FP32 model's metric on the latter."""
+    """The calibration and evaluation sets, and the FP32 model's metric on the latter.
+
+    A classifier is judged by accuracy on labelled data, else by top-1 agreement with
+    FP32; a segmenter by mIoU on masks (with a default gate of
+    :data:`SEGMENTATION_MAX_DROP`), else by pixel-level top-1 agreement with FP32.
+    """
     report = job.report
     if job.method == "int8-static":
         job.calib = calibration_set(calibration, job.cfg, limit=num_calibration,
                                     dynamic_hw=job.dynamic_hw)
         report.calibration_samples = len(job.calib.x)
     if eval_data is not None:
-        job.evaluation = evaluation_set(eval_data, job.cfg, limit=num_eval,
-                                        dynamic_hw=job.dynamic_hw)
+        pick = segmentation_evaluation_set if job.segmenter else evaluation_set
+        job.evaluation = pick(eval_data, job.cfg, limit=num_eval, dynamic_hw=job.dynamic_hw)
     elif job.calib is not None:
         job.evaluation = ImageData(job.calib.x, None, "calibration samples")
-        report.notes.append("accuracy measured as top-1 agreement with FP32 on the "
+        report.notes.append(f"accuracy measured as {_agreement_name(job)} with FP32 on the "
                             "calibration samples (pass eval_data for held-out data)")
     if job.evaluation is None:
         if report.max_accuracy_drop is not None:
             raise QuantizeError("max_accuracy_drop needs evaluation data (eval_data=...) for "
                                 f"method {job.method!r}")
         return
-    reference = _top1(run_batched(session, job.evaluation.x))
-    if job.evaluation.y is not None:
-        report.metric, job.target = "accuracy", job.evaluation.y
+    logits = run_batched(session, job.evaluation.x)
+    reference = _top1(logits)
+    labels = job.evaluation.y
+    if labels is None:
+        report.metric, job.target = _agreement_name(job), reference
+    elif job.segmenter:
+        job.num_classes = int(logits.shape[1])
+        _check_masks(job, labels, reference.shape)
+        report.metric, job.target = MIOU, labels
+        if report.max_accuracy_drop is None:
+            report.max_accuracy_drop = SEGMENTATION_MAX_DROP
+            report.notes.append(f"gate: at most {SEGMENTATION_MAX_DROP * 100:.0f} point of "
+                                "mIoU lost, the default for a segmenter evaluated on masks "
+                                "(max_accuracy_drop=1 turns it off)")
     else:
-        report.metric, job.target = "top-1 agreement", reference
-    report.metric_before = _agreement(reference, job.target)
+        if labels.ndim != 1:
+            raise QuantizeError(f"{job.source} is a classifier: its evaluation data need one "
+                                f"class per image, got labels of shape {tuple(labels.shape)}")
+        report.metric, job.target = "accuracy", labels
+    report.metric_before = job.score(reference, job.target)
     report.eval_samples = len(job.evaluation.x)
+
+
+def _agreement_name(job: _Job) -> str:
+    return PIXEL_AGREEMENT if job.segmenter else "top-1 agreement"
+
+
+def _check_masks(job: _Job, masks: np.ndarray, predicted: tuple[int, ...]) -> None:
+    """Masks ``[N, H, W]`` of the predictions' size, with classes the model has."""
+    if masks.ndim != 3:
+        raise QuantizeError(
+            f"{job.source} is a segmenter: its evaluation data need masks [N, H, W] with a "
+            f"class per pixel, got labels of shape {tuple(masks.shape)}; give 'digits' (the "
+            "ink masks), (images, masks) or a Dataset of (image, mask) pairs")
+    if tuple(masks.shape) != tuple(predicted):
+        raise QuantizeError(f"the masks have shape {tuple(masks.shape)} but the model "
+                            f"predicts {tuple(predicted)} (N, H, W); give masks of the "
+                            "images' size")
+    low, high = int(masks.min()), int(masks.max())
+    if low < 0 or high >= job.num_classes:
+        raise QuantizeError(f"the masks hold classes {low}…{high} but the model has "
+                            f"{job.num_classes} (0…{job.num_classes - 1})")
 
 
 # -- 4: preprocessing ----------------------------------------------------------------------
@@ -265,14 +329,17 @@ def _preprocess(job: _Job) -> None:
     from onnxruntime.quantization import quant_pre_process
 
     if job.method != "fp16":
-        src, dst = job.fp32, job.workdir / "preprocessed.onnx"
+        src, dst = job.fp32.resolve(), (job.workdir / "preprocessed.onnx").resolve()
         errors: list[str] = []
         for skip_symbolic in (False, True):
             try:
-                quant_pre_process(
-                    str(src), str(dst), skip_symbolic_shape=skip_symbolic,
-                    save_as_external_data=job.large, all_tensors_to_one_file=True,
-                    external_data_location=dst.name + ".data" if job.large else None)
+                # an incomplete symbolic shape inference (dynamic H and W) saves its
+                # partial model in the current directory: keep that in the work folder
+                with contextlib.chdir(job.workdir):
+                    quant_pre_process(
+                        str(src), str(dst), skip_symbolic_shape=skip_symbolic,
+                        save_as_external_data=job.large, all_tensors_to_one_file=True,
+                        external_data_location=dst.name + ".data" if job.large else None)
                 if skip_symbolic:
                     job.report.notes.append("quant_pre_process: symbolic shape inference "
                                             f"skipped ({errors[0]})")
@@ -350,6 +417,7 @@ def _attempt_static(job: _Job, per_channel: bool | str, calibrate_method: str,
     configs = static_plan(per_channel, calibrate_method, list(exclude), job.facts, fallbacks)
     best: tuple[float, StaticConfig] | None = None
     best_path = job.workdir / "best.onnx"
+    tried: set[tuple[str, str, tuple[str, ...]]] = set()
     while configs:
         config: StaticConfig | None = configs.pop(0)
         if config is not None and config.description == WORST:
@@ -357,6 +425,10 @@ def _attempt_static(job: _Job, per_channel: bool | str, calibrate_method: str,
             config = _worst_config(job, best[1], best_path, calib) if best else None
         if config is None:
             continue
+        key = (config.per_channel, config.calibrate, tuple(sorted(config.exclude)))
+        if key in tried:  # two rungs can meet: the second would measure the same model
+            continue
+        tried.add(key)
         _quantize_static(job, config, calib)
         attempt = QuantAttempt(config.description, per_channel_label(config, job.facts, job.vnni),
                                config.calibrate, list(config.exclude))
@@ -518,10 +590,13 @@ def quantize(
         max_accuracy_drop: the largest acceptable drop of accuracy (or of top-1
             agreement with FP32 when the evaluation data carry no labels), as a fraction:
             ``0.005`` is half a percentage point. Exceeded → fallbacks, then
-            :class:`AccuracyDropError`.
+            :class:`AccuracyDropError`. A segmenter is judged by mIoU on masks (else by
+            pixel-level top-1 agreement with FP32); evaluated on masks, its default
+            gate is :data:`SEGMENTATION_MAX_DROP` (1 point of mIoU).
         eval_data: data to measure accuracy on (same kinds as ``calibration``;
-            ``"digits"`` is the test split). Default: the calibration samples, with
-            top-1 agreement as the metric.
+            ``"digits"`` is the test split — for a segmenter, its ink masks; a
+            segmenter also takes ``(images, masks)`` and ``(image, mask)`` pairs).
+            Default: the calibration samples, with top-1 agreement as the metric.
         num_eval: at most this many evaluation samples.
         output: the file to write (default: beside the ONNX input, or in the current
             directory, as ``NAME.int8.onnx`` / ``NAME.fp16.onnx``).
@@ -572,7 +647,7 @@ def quantize(
         _load_data(job, session, calibration, num_calibration, eval_data, num_eval)
         del session
         _preprocess(job)
-        fallbacks = fallback and max_accuracy_drop is not None
+        fallbacks = fallback and job.report.max_accuracy_drop is not None
         if method == "int8-static":
             attempt = nncf_attempt_static if engine == "nncf" else _attempt_static
             accepted = attempt(job, per_channel, calibrate_method, nodes_to_exclude, fallbacks)
