@@ -132,6 +132,29 @@ def test_ece_agrees_with_torchmetrics() -> None:
         assert ours == pytest.approx(theirs, abs=1e-5), (n, classes)
 
 
+
+def test_metrics_equal_sklearns() -> None:
+    """P/R/F1/support from the one confusion matrix, NLL and Brier computed in one pass: the
+    values of precision_recall_fscore_support, log_loss and brier_score_loss, bit for bit."""
+    from sklearn.metrics import brier_score_loss, log_loss, precision_recall_fscore_support
+
+    rng = np.random.default_rng(1)
+    for n, classes, sharpness in ((400, 10, 0.3), (60, 7, 0.1), (50, 2, 1.0)):
+        probs = rng.dirichlet(np.full(classes, sharpness), size=n)
+        probs[0] = np.eye(classes)[0]  # a sure prediction: the clipping
+        y = rng.integers(0, classes - 1, size=n)  # the last class never true: zero division
+        m = classification_metrics(y, probs, [str(c) for c in range(classes)])
+        expected = precision_recall_fscore_support(y, probs.argmax(1),
+                                                   labels=list(range(classes)), zero_division=0)
+        got = [[getattr(c, k) for c in m.per_class] for k in ("precision", "recall", "f1",
+                                                               "support")]
+        assert got == [list(e) for e in expected]
+        labels = list(range(classes))
+        assert m.calibration.nll == log_loss(y, np.clip(probs, 1e-15, 1.0), labels=labels)
+        assert m.calibration.brier == brier_score_loss(y, probs, labels=labels,
+                                                       scale_by_half=False)
+
+
 def test_known_answer_iou_dice_pixel_accuracy() -> None:
     true = np.array([[[0, 0, 1], [1, 1, 2], [2, 2, 2]]])
     pred = np.array([[[0, 1, 1], [1, 2, 2], [2, 2, 0]]])

@@ -60,7 +60,7 @@ OLD_DEFAULTS = {
     "clip_grad": None, "label_smoothing": 0.0, "mixup": None, "ema": False,
     "grad_checkpointing": False, "callbacks": (), "early_stopping": None,
     "checkpoint_dir": None, "batch_size": 32, "num_workers": 0, "loss": None, "augment": None,
-    "task": "auto", "ignore_index": None, "seed": None, "device": None, "progress": None,
+    "task": "auto", "ignore_index": 255, "seed": None, "device": None, "progress": None,
     "verbose": False,
 }
 

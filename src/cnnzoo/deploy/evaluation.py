@@ -9,7 +9,10 @@ backend are comparable) and returns an :class:`EvalReport`:
   confusion matrix; calibration — ECE over :data:`ECE_BINS` equal-width bins of the
   top-1 confidence, negative log-likelihood, multiclass Brier score and the
   reliability-diagram data; the most confident mistakes;
-- segmenters: per-class IoU and Dice, mean IoU and pixel accuracy;
+- segmenters: per-class IoU and Dice, mean IoU and pixel accuracy; mask pixels holding
+  ``ignore_index`` (255 by default, Pascal VOC's convention) count nowhere, any other
+  value outside the model's classes is an :class:`~cnnzoo.errors.EvaluateError` naming
+  the sample;
 - with ``compare=[…]``: one row per backend with its accuracy, the difference from the
   reference (the first), top-1 agreement with the reference, size on disk and latency
   at batch 1 and batch N, timed interleaved in the same run
@@ -49,6 +52,7 @@ from torch import nn
 from cnnzoo._utils import did_you_mean, text_table
 from cnnzoo.data.datasets import DIGIT_LABELS, digits_segmentation
 from cnnzoo.data.images import ImageSource, as_data, digits_split, image_files
+from cnnzoo.data.masks import IGNORE_INDEX, background_only_problem, mask_problem
 from cnnzoo.deploy.predict import Predictor
 from cnnzoo.deploy.runtime import ModelSource, file_size, resolve_model
 from cnnzoo.deploy.timing import measure
@@ -326,12 +330,33 @@ class SegmentationMetrics:
         return float(np.mean(values)) if values else 0.0
 
 
-def pixel_confusion(masks: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
-    """The pixel confusion matrix ``[C, C]`` (rows: true class) of masks and predictions."""
+def pixel_confusion(masks: np.ndarray, predicted: np.ndarray, num_classes: int, *,
+                    ignore_index: int | None = IGNORE_INDEX) -> np.ndarray:
+    """The pixel confusion matrix ``[C, C]`` (rows: true class) of masks and predictions.
+
+    Pixels whose mask value is ``ignore_index`` are left out (``None``: none is).
+
+    Raises:
+        EvaluateError: a mask value that is neither a class ``0 … C-1`` nor
+            ``ignore_index`` (checked with one min/max over the masks).
+
+    Example:
+        >>> import numpy as np
+        >>> pixel_confusion(np.array([[0, 1, 255]]), np.array([[0, 1, 1]]), 2).tolist()
+        [[1, 0], [0, 1]]
+    """
     from sklearn.metrics import confusion_matrix
 
-    return confusion_matrix(np.asarray(masks).ravel(), np.asarray(predicted).ravel(),
-                            labels=list(range(num_classes)))
+    masks, predicted = np.asarray(masks), np.asarray(predicted)
+    problem = mask_problem(masks, num_classes, ignore_index=ignore_index)
+    if problem:
+        raise EvaluateError(problem)
+    true, pred = masks.ravel(), predicted.ravel()
+    if ignore_index is not None and masks.size and (
+            int(masks.max()) == ignore_index or int(masks.min()) == ignore_index):
+        keep = true != ignore_index
+        true, pred = true[keep], pred[keep]
+    return confusion_matrix(true, pred, labels=list(range(num_classes)))
 
 
 def segmentation_metrics(confusion: np.ndarray, labels: Sequence[str]) -> SegmentationMetrics:
@@ -837,8 +862,10 @@ def _model_labels(predictor: Predictor, num_outputs: int | None = None) -> tuple
     return tuple(str(i) for i in range(count))
 
 
-def _align_labels(data: _Data, predictor: Predictor) -> tuple[str, ...]:
-    """Check the data's classes against the model's; map the labels to its indices."""
+def _align_labels(data: _Data, predictor: Predictor, ignore_index: int | None = IGNORE_INDEX
+                  ) -> tuple[str, ...]:
+    """Check the data's classes (a segmenter's mask values: classes or ``ignore_index``)
+    against the model's; map the labels to its indices."""
     segmenter = predictor.task == _SEGMENTATION
     if segmenter and data.y.ndim != 3:
         raise EvaluateError(
@@ -861,7 +888,17 @@ def _align_labels(data: _Data, predictor: Predictor) -> tuple[str, ...]:
                 f"{', …' if len(labels) > 10 else ''})" + did_you_mean(unknown[0], labels))
         lookup = np.asarray([labels.index(n) for n in data.names], dtype=np.int64)
         data.y = lookup[data.y]
-    if labels and len(data.y) and (int(data.y.min()) < 0 or int(data.y.max()) >= len(labels)):
+    if segmenter and labels:
+        if ignore_index is not None and 0 <= ignore_index < len(labels):
+            raise EvaluateError(
+                f"ignore_index={ignore_index} is one of the model's {len(labels)} classes "
+                f"(0–{len(labels) - 1}): pass a value outside them or ignore_index=None")
+        problem = mask_problem(data.y, len(labels), ignore_index=ignore_index,
+                               what="evaluation") or background_only_problem(
+            data.y, len(labels), ignore_index=ignore_index)
+        if problem:
+            raise EvaluateError(problem)
+    elif labels and len(data.y) and (int(data.y.min()) < 0 or int(data.y.max()) >= len(labels)):
         raise EvaluateError(f"the data hold class {int(data.y.max())} but the model has "
                             f"{len(labels)} classes; the data's classes do not match the "
                             "model's labels")
@@ -987,7 +1024,7 @@ class _Outputs:
 
 
 def _run(backend: _Backend, data: _Data, labels: tuple[str, ...], batch_size: int,
-         progress: bool) -> _Outputs:
+         progress: bool, ignore_index: int | None = IGNORE_INDEX) -> _Outputs:
     predictor = backend.predictor
     segmenter = predictor.task == _SEGMENTATION
     chunks: list[np.ndarray] = []
@@ -1008,7 +1045,7 @@ def _run(backend: _Backend, data: _Data, labels: tuple[str, ...], batch_size: in
             if pred.shape != masks.shape:
                 raise EvaluateError(f"the model predicts masks of shape {pred.shape[1:]} but "
                                     f"the data's masks are {masks.shape[1:]}")
-            confusion += pixel_confusion(masks, pred, len(labels))
+            confusion += pixel_confusion(masks, pred, len(labels), ignore_index=ignore_index)
             chunks.append(pred.astype(np.int16 if len(labels) < 2**15 else np.int64))
         else:
             if out.ndim != 2 or out.shape[1] != len(labels):
@@ -1173,6 +1210,7 @@ def evaluate(
     latency_repeats: int = 20,
     progress: bool = True,
     report: str | os.PathLike[str] | None = None,
+    ignore_index: int | None = IGNORE_INDEX,
 ) -> EvalReport:
     """Evaluate a model on labelled data; with ``compare``, several backends side by side.
 
@@ -1201,13 +1239,18 @@ def evaluate(
         latency_repeats: timed runs per backend and batch size (in two interleaved rounds).
         progress: a progress bar (tqdm; off when stderr is not a terminal).
         report: a folder to write ``report.html``, ``report.md`` and ``metrics.json`` into.
+        ignore_index: segmenters: the mask value of pixels left out of IoU, Dice and pixel
+            accuracy (default 255, Pascal VOC's and torchvision's convention; ``None``:
+            every mask value must be a class).
 
     Returns:
         an :class:`EvalReport` of the reference, with ``comparison`` rows when comparing.
 
     Raises:
         EvaluateError: a bad argument; data that are empty, unlabelled, or whose classes
-            do not match the model's labels; classification data for a segmenter.
+            do not match the model's labels; classification data for a segmenter;
+            masks with a value that is neither a class nor ``ignore_index`` (the message
+            names the sample and the value).
     """
     _check_arguments(backend, top_k, batch_size, bins, num_mistakes, latency_batch_sizes)
     start = time.perf_counter()
@@ -1215,10 +1258,11 @@ def evaluate(
         backends = _open_all(model, compare or (), backend=backend, pretrained=pretrained,
                              workdir=workdir, data=data, calibration=calibration)
         evaluation = _open_data(data, backends[0].predictor)
-        labels = _align_labels(evaluation, backends[0].predictor)
+        labels = _align_labels(evaluation, backends[0].predictor, ignore_index)
         for other in backends[1:]:
             _check_compatible(other, backends[0])
-        outputs = [_run(b, evaluation, labels, batch_size, progress) for b in backends]
+        outputs = [_run(b, evaluation, labels, batch_size, progress, ignore_index)
+                   for b in backends]
         reports = [_report_for(b, evaluation, labels, out, top_k=top_k, bins=bins,
                                num_mistakes=num_mistakes) for b, out in zip(backends, outputs,
                                                                             strict=True)]
@@ -1229,6 +1273,11 @@ def evaluate(
     result = reports[0]
     if len(backends) > 1 or timed:
         result.comparison = _compare_rows(backends, reports, outputs, lat)
+    if result.segmentation is not None and ignore_index is not None:
+        ignored = int(np.count_nonzero(evaluation.y == ignore_index))
+        if ignored:
+            result.notes.append(f"{ignored:,} mask pixels hold the ignore value "
+                                f"{ignore_index} and count nowhere")
     if result.eager_model is None and result.classification is not None:
         result.notes.append("Grad-CAM overlays need an eager PyTorch model; "
                             f"{result.model} is an ONNX file ({result.backend})")

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import torch
 
 from cnnzoo._utils import did_you_mean
+from cnnzoo.data.masks import IGNORE_INDEX
 from cnnzoo.errors import FitOptionError, TrainError
 from cnnzoo.train.callbacks import Callback, EarlyStopping, check_callback
 from cnnzoo.train.losses import SEGMENTATION_LOSSES
@@ -113,7 +114,9 @@ class FitConfig:
         task: ``"auto"`` (from the model's spec), ``"classification"``,
             ``"segmentation"``, or a :class:`~cnnzoo.train.Task` object such as
             :class:`~cnnzoo.train.DistillationTask`.
-        ignore_index: a mask value to ignore (segmentation).
+        ignore_index: the mask value of pixels to ignore (segmentation): skipped in the
+            loss, Dice and the metrics; 255 by default (Pascal VOC's and torchvision's
+            convention); ``None``: every mask value must be a class id.
         seed: seeds the shuffling of the training data.
         device: where to train (default: where the model's parameters are).
         progress: tqdm progress bars (default: when stderr is a terminal).
@@ -149,7 +152,7 @@ class FitConfig:
     loss: str | LossFn | None = None
     augment: BatchTransform | None = None
     task: str | Task = "auto"
-    ignore_index: int | None = None
+    ignore_index: int | None = IGNORE_INDEX
     seed: int | None = None
     device: str | torch.device | None = None
     progress: bool | None = None

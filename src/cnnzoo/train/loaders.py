@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from torch.utils.data.distributed import DistributedSampler
 
 from cnnzoo.data import mixup_cutmix
+from cnnzoo.data.masks import IGNORE_INDEX, background_only_problem, mask_problem
 from cnnzoo.errors import TrainError
 from cnnzoo.train.config import MixupArg
 from cnnzoo.train.distributed import DistributedContext, ShardSampler
@@ -78,8 +79,8 @@ def dataset_labels(data: Data) -> tuple[list[str] | None, torch.Tensor | None]:
     return (list(classes) if classes is not None else None), labels
 
 
-def check_classes(model_classes: int, data: Data | None, what: str, task: str
-                  ) -> list[str] | None:
+def check_classes(model_classes: int, data: Data | None, what: str, task: str, *,
+                  ignore_index: int | None = IGNORE_INDEX) -> list[str] | None:
     """Check that the classes ``data`` shows fit a model predicting ``model_classes``.
 
     Args:
@@ -87,13 +88,16 @@ def check_classes(model_classes: int, data: Data | None, what: str, task: str
         data: a dataset or loader (``None``: nothing to check).
         what: ``"training"``, ``"validation"``… (for the message).
         task: ``"classification"`` or ``"segmentation"`` (labels or mask values).
+        ignore_index: the mask value of ignored pixels (segmentation; ``None``: none).
 
     Returns:
         the dataset's class names, if it has them.
 
     Raises:
-        TrainError: more or fewer class names than the model predicts, or labels out
-            of range; the message says how to build a model that fits.
+        TrainError: more or fewer class names than the model predicts, labels out
+            of range (mask values neither a class nor ``ignore_index``; the message names
+            the first such sample), or masks of background and ignored pixels only; the
+            message says how to fix it.
     """
     if data is None:
         return None
@@ -107,12 +111,16 @@ def check_classes(model_classes: int, data: Data | None, what: str, task: str
             f"{model_classes}: create the model with num_classes={len(classes)} or give it a "
             f"new head with cnnzoo.heads.replace_head(model, {len(classes)})"
         )
-    if labels is not None and labels.numel():
+    if labels is not None and labels.numel() and task == "segmentation":
+        problem = mask_problem(labels, model_classes, ignore_index=ignore_index, what=what) \
+            or background_only_problem(labels, model_classes, ignore_index=ignore_index)
+        if problem:
+            raise TrainError(problem)
+    elif labels is not None and labels.numel():
         top, low = int(labels.max()), int(labels.min())
         if top >= model_classes or low < 0:
-            kind = "mask values" if task == "segmentation" else "labels"
             raise TrainError(
-                f"the {what} {kind} run from {low} to {top} but the model "
+                f"the {what} labels run from {low} to {top} but the model "
                 f"predicts {model_classes} classes (0…{model_classes - 1}): create the model "
                 f"with num_classes={top + 1} or give it a new head with "
                 f"cnnzoo.build.heads.replace_head(model, {top + 1})"

@@ -44,6 +44,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
 from cnnzoo._utils import eval_mode, unwrap
+from cnnzoo.data.masks import IGNORE_INDEX
 from cnnzoo.errors import ConfigError, TrainError
 from cnnzoo.train import distributed
 from cnnzoo.train.callbacks import Callback, CallbackList, EarlyStopping, check_callback
@@ -208,8 +209,9 @@ def _prepare_task(model: nn.Module, train: Data, val: Data | None, cfg: FitConfi
     if n_classes == 0:
         raise TrainError("the model has no classifier (num_classes=0); give it a head with "
                          "cnnzoo.build.heads.replace_head(model, num_classes)")
-    classes = check_classes(n_classes, train, "training", kind)
-    check_classes(n_classes, val, "validation", kind)
+    ignore = cfg.ignore_index
+    classes = check_classes(n_classes, train, "training", kind, ignore_index=ignore)
+    check_classes(n_classes, val, "validation", kind, ignore_index=ignore)
     _record_labels(model, classes)
     if kind == "segmentation":
         if cfg.mixup:
@@ -376,7 +378,7 @@ def evaluate(
     task: str | Task = "auto",
     amp: bool | str = False,
     loss: str | LossFn | None = None,
-    ignore_index: int | None = None,
+    ignore_index: int | None = IGNORE_INDEX,
     device: str | torch.device | None = None,
 ) -> dict[str, float]:
     """Loss and accuracy (classification) or pixel accuracy and mean IoU (segmentation).
@@ -392,7 +394,8 @@ def evaluate(
         amp: autocast as in :func:`fit` (``True``, ``"bf16"``, ``"fp16"``).
         loss: the segmentation loss reported (``"ce"``, ``"dice"``, ``"ce+dice"`` or
             a callable); classification reports the cross-entropy.
-        ignore_index: a mask value to ignore (segmentation).
+        ignore_index: the mask value of pixels to ignore (segmentation; default 255,
+            ``None``: none).
         device: where to evaluate.
 
     Returns:
@@ -415,7 +418,7 @@ def evaluate(
     dev = training_device(model, device)
     kind = task_kind(model, task)
     n_classes = num_classes_of(model)
-    check_classes(n_classes, data, "evaluation", kind)
+    check_classes(n_classes, data, "evaluation", kind, ignore_index=ignore_index)
     dist = distributed.current(dev)
     loader, _ = make_loader(data, train=False, batch_size=batch_size, num_workers=0, dist=dist,
                             seed=None)

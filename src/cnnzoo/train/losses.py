@@ -1,7 +1,9 @@
 """Losses for :func:`cnnzoo.train.fit`: Dice and CE+Dice for segmentation, distillation.
 
 Segmentation losses take logits ``[B, C, H, W]`` and integer masks ``[B, H, W]``
-(or soft masks ``[B, C, H, W]``); ``ignore_index`` pixels count nowhere.
+(or soft masks ``[B, C, H, W]``); ``ignore_index`` pixels count nowhere, and any other
+value outside ``0 … C-1`` is a :class:`~cnnzoo.errors.TrainError` naming it (one min/max
+over the batch).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo._utils import did_you_mean
+from cnnzoo.data.masks import mask_problem
 from cnnzoo.errors import TrainError
 
 __all__ = ["SEGMENTATION_LOSSES", "CEDiceLoss", "DiceLoss", "distillation_loss",
@@ -20,15 +23,19 @@ __all__ = ["SEGMENTATION_LOSSES", "CEDiceLoss", "DiceLoss", "distillation_loss",
 SEGMENTATION_LOSSES: tuple[str, ...] = ("ce", "dice", "ce+dice", "dice+ce")
 
 
+def _check_masks(targets: torch.Tensor, num_classes: int, ignore_index: int | None) -> None:
+    problem = mask_problem(targets, num_classes, ignore_index=ignore_index, first_sample=None)
+    if problem:
+        raise TrainError(problem)
+
+
 def _one_hot(targets: torch.Tensor, num_classes: int, ignore_index: int | None
              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Masks ``[B, H, W]`` → one-hot ``[B, C, H, W]`` (float) and a valid-pixel mask."""
+    """Masks ``[B, H, W]`` (checked) → one-hot ``[B, C, H, W]`` (float) and a valid-pixel
+    mask."""
     valid = torch.ones_like(targets, dtype=torch.bool) if ignore_index is None \
         else targets != ignore_index
     safe = torch.where(valid, targets, torch.zeros_like(targets))
-    if int(safe.max()) >= num_classes if safe.numel() else False:
-        raise TrainError(f"a mask holds class {int(safe.max())} but the logits have only "
-                         f"{num_classes} channels")
     one_hot = F.one_hot(safe, num_classes).permute(0, 3, 1, 2).to(torch.float32)
     return one_hot, valid.unsqueeze(1)
 
@@ -55,6 +62,12 @@ class DiceLoss(nn.Module):
         self.ignore_index = ignore_index
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if targets.ndim != logits.ndim:
+            _check_masks(targets, logits.shape[1], self.ignore_index)
+        return self.checked(logits, targets)
+
+    def checked(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The loss of masks already checked to hold class ids or the ignore value."""
         probs = logits.float().softmax(1)
         if targets.ndim == logits.ndim:  # soft masks
             onehot, valid = targets.float(), torch.ones_like(targets[:, :1], dtype=torch.bool)
@@ -82,12 +95,14 @@ class CEDiceLoss(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if targets.ndim != logits.ndim:  # integer masks, checked once for both terms
+            _check_masks(targets, logits.shape[1], self.ignore_index)
         ce = F.cross_entropy(
             logits.float(), targets,
             ignore_index=-100 if self.ignore_index is None else self.ignore_index,
             label_smoothing=self.label_smoothing,
         )
-        return self.ce_weight * ce + self.dice_weight * self.dice(logits, targets)
+        return self.ce_weight * ce + self.dice_weight * self.dice.checked(logits, targets)
 
 
 def segmentation_loss(name: str, *, label_smoothing: float = 0.0,

@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnzoo._utils import unwrap
+from cnnzoo.data.masks import IGNORE_INDEX, mask_problem
 from cnnzoo.errors import TrainError
 from cnnzoo.spec import REGISTRY
 from cnnzoo.train.losses import distillation_loss, segmentation_loss
@@ -102,7 +103,8 @@ class TaskContext:
         autocast: a factory of the run's autocast context (a no-op without AMP).
         loss: the ``loss=`` option (``None``: the task's default).
         label_smoothing: the ``label_smoothing=`` option.
-        ignore_index: the ``ignore_index=`` option (segmentation).
+        ignore_index: the ``ignore_index=`` option (segmentation: the mask value of
+            ignored pixels, 255 by default; ``None``: none).
     """
 
     model: nn.Module
@@ -111,7 +113,7 @@ class TaskContext:
     autocast: AutocastFactory
     loss: str | LossFn | None = None
     label_smoothing: float = 0.0
-    ignore_index: int | None = None
+    ignore_index: int | None = IGNORE_INDEX
 
 
 @runtime_checkable
@@ -233,7 +235,10 @@ class SegmentationTask(ClassificationTask):
     """Per-pixel classification of ``[B, H, W]`` masks; ``loss``, ``pixel_accuracy``, ``miou``.
 
     The default loss is CE + Dice (:class:`~cnnzoo.train.losses.CEDiceLoss`);
-    ``loss="ce"``/``"dice"``/``"ce+dice"`` or a callable choose another.
+    ``loss="ce"``/``"dice"``/``"ce+dice"`` or a callable choose another. Pixels whose mask
+    value is the run's ``ignore_index`` (255 by default) count nowhere: not in the loss,
+    not in Dice, not in the pixel accuracy or the IoU; any other value outside
+    ``0 … C-1`` is a :class:`~cnnzoo.errors.TrainError` naming it.
     """
 
     kind = "segmentation"
@@ -241,31 +246,43 @@ class SegmentationTask(ClassificationTask):
 
     def __init__(self) -> None:
         super().__init__()
-        self.ignore_index: int | None = None
+        self.ignore_index: int | None = IGNORE_INDEX
 
     def setup(self, context: TaskContext) -> None:
         """Build the loss and size the confusion matrix.
 
         Raises:
-            TrainError: the model's class count is unknown.
+            TrainError: the model's class count is unknown, or the ignore value is one
+                of its classes.
         """
         if context.num_classes < 1:
             raise TrainError("cannot tell the segmenter's class count; give it num_classes")
-        self.num_classes, self.ignore_index = context.num_classes, context.ignore_index
+        ignore = context.ignore_index
+        if ignore is not None and 0 <= ignore < context.num_classes:
+            raise TrainError(
+                f"ignore_index={ignore} is one of the model's {context.num_classes} classes "
+                f"(0–{context.num_classes - 1}): pass a value outside them (e.g. "
+                "ignore_index=-1) or ignore_index=None")
+        self.num_classes, self.ignore_index = context.num_classes, ignore
         loss = context.loss
         self.loss_fn = segmentation_loss(
             loss or "ce+dice", label_smoothing=context.label_smoothing,
             ignore_index=context.ignore_index) if loss is None or isinstance(loss, str) else loss
 
     def check_targets(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        """Masks must be ``[B, H, W]`` like the logits, with values in ``0 … C-1``."""
+        """Masks must be ``[B, H, W]`` like the logits, with values in ``0 … C-1`` or the
+        ignore value (checked with one min/max over the batch)."""
         if targets.ndim != 3 or tuple(targets.shape[-2:]) != tuple(logits.shape[-2:]):
             raise TrainError(
                 f"segmentation masks must be [B, H, W] class indices matching the logits "
                 f"{tuple(logits.shape)}; got masks of shape {tuple(targets.shape)}"
             )
-        valid = targets if self.ignore_index is None else targets[targets != self.ignore_index]
-        super().check_targets(logits, valid.reshape(-1))
+        if targets.is_floating_point():
+            return
+        problem = mask_problem(targets, logits.shape[1], ignore_index=self.ignore_index,
+                               first_sample=None)
+        if problem:
+            raise TrainError(problem)
 
     def val_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The training loss."""
