@@ -18,7 +18,9 @@ MobileNetV3 there, onnxruntime#11415); weights use a reduced 7-bit range on such
 CPUs, as onnxruntime recommends.
 
 The :class:`QuantReport` gives size, onnxruntime latency at batch 1 and N and
-accuracy (or top-1 agreement with the FP32 model) before and after. With
+accuracy (or top-1 agreement with the FP32 model) before and after; a segmenter's
+metric is the mIoU on labelled masks (``eval_data="digits"``: the digits ink masks),
+with a default gate of 1 point, or else pixel-level top-1 agreement with FP32. With
 ``max_accuracy_drop`` set, a model that loses more is not returned: cnnzoo falls back
 in turn to percentile calibration, per-tensor weights, keeping the first convolution,
 the last linear layer and depthwise convolutions in float, and keeping the nodes
