@@ -321,8 +321,29 @@ def test_threads_and_throughput_hint() -> None:
     throughput = openvino_backend.compile_onnx(lenet_files()["fp32"], precision="fp32",
                                                threads=2, hint="throughput")
     assert latency.compiled.get_property("INFERENCE_NUM_THREADS") == 1
+    assert not latency.compiled.get_property("ENABLE_CPU_PINNING")  # cnnzoo's default
     assert str(throughput.compiled.get_property("PERFORMANCE_HINT")).endswith("THROUGHPUT")
     np.testing.assert_allclose(throughput(x), latency(x), atol=1e-5)
+
+
+@needs_openvino
+def test_a_fixed_batch_compiles_a_static_shape_and_runs_any_batch() -> None:
+    x = digits(model=cnnzoo.create("lenet5")).test.tensors[0][:7].numpy()
+    dynamic = openvino_backend.compile_onnx(lenet_files()["fp32"], precision="fp32", threads=1)
+    static = openvino_backend.compile_onnx(lenet_files()["fp32"], precision="fp32", threads=1,
+                                           batch=2, pin_threads=True)
+    assert dynamic.fixed_batch is None and static.fixed_batch == 2
+    assert static.compiled.inputs[0].get_partial_shape().is_static
+    assert static.compiled.get_property("ENABLE_CPU_PINNING")
+    settings = static.report.to_dict()["settings"]
+    assert settings["shape"] == f"static [2, {', '.join(map(str, x.shape[1:]))}]"
+    assert settings["pinning"] == "True (ENABLE_CPU_PINNING)"
+    assert static.report.verified
+    # 7 images on a batch-2 model: three chunks and one padded, the padding cut off
+    np.testing.assert_allclose(static(x), dynamic(x), atol=1e-5)
+    np.testing.assert_allclose(static(x[:1]), dynamic(x[:1]), atol=1e-5)
+    with pytest.raises(PrecisionError, match="batch must be at least 1"):
+        openvino_backend.compile_onnx(lenet_files()["fp32"], batch=0)
 
 
 # -- Predictor, bench and the CLI ---------------------------------------------------------------

@@ -13,7 +13,16 @@ config)`` directly — no conversion step — with:
   natively is compiled, verified and timed, and the fastest that passes is kept;
 - ``PERFORMANCE_HINT``: ``hint="latency"`` (the default: one stream, for one request at a
   time) or ``"throughput"`` (several streams; a batch is split over parallel requests);
-- ``INFERENCE_NUM_THREADS``: ``threads`` (default: every core this process may use).
+- ``INFERENCE_NUM_THREADS``: ``threads`` (default: every core this process may use);
+- ``ENABLE_CPU_PINNING``: ``pin_threads``, off by default, as onnxruntime's and torch's
+  threads are: a pinned thread cannot leave a core another process is using, and on a
+  shared 2-core machine under load pinning made ResNet-50 INT8 about 25 % slower
+  (bench/deploy_speed.py notes); ``True`` gives OpenVINO's own latency default back;
+- the input shape: ``batch`` compiles for that fixed batch size (the file's batch
+  dimension reshaped to it, height and width from its metadata), so OpenVINO picks its
+  static-shape kernels; other batch sizes then run in chunks of it. Default: the file's
+  own shape (cnnzoo exports a dynamic batch). ``cnnzoo bench`` compiles each batch size
+  it times this way.
 
 Preprocessing comes from the file's cnnzoo metadata (:func:`cnnzoo.deploy.runtime.read_metadata`),
 as for onnxruntime. Every precision is verified before it is used
@@ -171,20 +180,27 @@ class OpenVINOModel:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        if self.hint == "throughput" and len(x) > 1 and self.fixed_batch is None:
-            return self._parallel(x)
-        if self.fixed_batch and len(x) != self.fixed_batch:
-            b = self.fixed_batch
-            return np.concatenate([self._infer(x[i:i + b]) for i in range(0, len(x), b)])
-        return self._infer(x)
+        b = self.fixed_batch
+        if b is None or len(x) == b:
+            if self.hint == "throughput" and len(x) > 1 and b is None:
+                jobs = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+                return np.concatenate(self._parallel(np.array_split(x, min(jobs, len(x)))))
+            return self._infer(x)
+        # a fixed batch size: chunks of it, the last one padded (its padding cut off)
+        n = len(x)
+        if n % b:
+            x = np.concatenate([x, np.zeros((b - n % b, *x.shape[1:]), dtype=x.dtype)])
+        chunks = [x[i:i + b] for i in range(0, len(x), b)]
+        outs = self._parallel(chunks) if self.hint == "throughput" and len(chunks) > 1 else \
+            [self._infer(c) for c in chunks]
+        return np.concatenate(outs)[:n]
 
-    def _parallel(self, x: np.ndarray) -> np.ndarray:
-        """A batch split over OpenVINO's optimal number of parallel requests."""
+    def _parallel(self, chunks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The outputs of ``chunks``, run as parallel requests (the throughput hint)."""
         ov = import_openvino()
-        jobs = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
-        chunks = np.array_split(x, min(jobs, len(x)))
         outputs: list[np.ndarray | None] = [None] * len(chunks)
-        queue = ov.AsyncInferQueue(self.compiled, len(chunks))
+        jobs = max(1, int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        queue = ov.AsyncInferQueue(self.compiled, min(jobs, len(chunks)))
 
         def done(request: Any, index: int) -> None:
             outputs[index] = np.array(request.get_output_tensor(0).data)
@@ -193,7 +209,7 @@ class OpenVINOModel:
         for i, chunk in enumerate(chunks):
             queue.start_async({0: np.ascontiguousarray(chunk)}, i)
         queue.wait_all()
-        return np.concatenate([o for o in outputs if o is not None])
+        return [o for o in outputs if o is not None]
 
     def timed_call(self, x: np.ndarray) -> Callable[[], Any]:
         """A call on a fixed input, for timing (the input tensor set once)."""
@@ -212,10 +228,38 @@ def _file_facts(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return cfg, json.loads(raw) if raw else None
 
 
-def _compile(path: Path, precision: str, threads: int, hint: str) -> Any:
-    config = {"INFERENCE_PRECISION_HINT": _HINT_VALUE[precision],
-              "PERFORMANCE_HINT": hint.upper(), "INFERENCE_NUM_THREADS": threads}
-    return _core().compile_model(str(path), "CPU", config)
+def _compile(path: Path, precision: str, threads: int, hint: str, batch: int | None = None,
+             input_size: Sequence[int] | None = None, pin_threads: bool | None = None) -> Any:
+    """``compile_model`` of the file, reshaped to ``[batch, *input_size]`` when ``batch``."""
+    config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": _HINT_VALUE[precision],
+                              "PERFORMANCE_HINT": hint.upper(), "INFERENCE_NUM_THREADS": threads}
+    if pin_threads is not None:
+        config["ENABLE_CPU_PINNING"] = bool(pin_threads)
+    if batch is None:
+        return _core().compile_model(str(path), "CPU", config)
+    model = _core().read_model(str(path))
+    shape = list(model.inputs[0].get_partial_shape())
+    if input_size is not None and len(input_size) == len(shape) - 1:
+        dims = [int(batch), *(int(d) for d in input_size)]
+    else:  # the file's own (static) height and width
+        dims = [int(batch), *(d.get_length() for d in shape[1:])]
+    model.reshape({model.inputs[0]: dims})
+    return _core().compile_model(model, "CPU", config)
+
+
+def _static_input_size(path: Path, cfg: Mapping[str, Any]) -> list[int]:
+    """The ``(C, H, W)`` a fixed-batch compile uses: the file's static dims, else its
+    metadata's ``input_size``."""
+    model = _core().read_model(str(path))
+    dims = list(model.inputs[0].get_partial_shape())[1:]
+    if all(d.is_static for d in dims):
+        return [d.get_length() for d in dims]
+    size = cfg.get("input_size")
+    if not size or len(size) != len(dims):
+        raise PrecisionError(f"{str(path)!r}: batch= needs a static input size, and the file "
+                             "has dynamic dimensions besides the batch and no input_size in "
+                             "its metadata")
+    return [int(d) for d in size]
 
 
 def _onnxruntime_reference(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -230,6 +274,8 @@ def compile_onnx(
     precision: str = "auto",
     threads: int | None = None,
     hint: str = "latency",
+    batch: int | None = None,
+    pin_threads: bool | None = False,
     reference: Callable[[np.ndarray], np.ndarray] | None = None,
     reference_name: str = "eager fp32",
     inputs: np.ndarray | None = None,
@@ -250,6 +296,12 @@ def compile_onnx(
             precision of the layers left in float.
         threads: ``INFERENCE_NUM_THREADS`` (default: every core this process may use).
         hint: ``PERFORMANCE_HINT``: ``"latency"`` or ``"throughput"``.
+        batch: compile for this fixed batch size (a static input shape: OpenVINO's
+            static-shape kernels, no shape inference per call); other batch sizes run
+            in chunks of it. Default: the file's shape (a dynamic batch for cnnzoo's
+            exports).
+        pin_threads: ``ENABLE_CPU_PINNING`` (default off, like onnxruntime's and torch's
+            threads; ``None``: OpenVINO's choice for the hint, which pins).
         reference: the reference outputs of a batch — eager fp32 of the model the file
             came from. Default: onnxruntime on the same file.
         reference_name: what ``reference`` is, for the report.
@@ -272,10 +324,15 @@ def compile_onnx(
     """
     import_openvino()
     threads = _check_arguments(precision, hint, threads)
+    if batch is not None and int(batch) < 1:
+        raise PrecisionError(f"batch must be at least 1, got {batch}")
     path = Path(path)
     if not path.is_file():
         raise PrecisionError(f"{str(path)!r}: no such file")
     cfg, quantization = _file_facts(path)
+    size = _static_input_size(path, cfg) if batch is not None else None
+    shape = f"static [{', '.join(map(str, [int(batch), *size]))}]" if batch is not None and \
+        size is not None else "the file's (batch as exported)"
     report = PrecisionReport(
         "openvino" + (f" ({quantization['method']} file)" if quantization else ""), str(path),
         precision, settings={
@@ -283,6 +340,9 @@ def compile_onnx(
             "capabilities": ", ".join(capabilities()),
             "threads": f"{threads} (INFERENCE_NUM_THREADS)",
             "hint": f"{hint.upper()} (PERFORMANCE_HINT)",
+            "shape": shape,
+            "pinning": "OpenVINO's default" if pin_threads is None else
+            f"{bool(pin_threads)} (ENABLE_CPU_PINNING)",
             "openvino": str(import_openvino().__version__),
         })
     if reference is None and verify_result:
@@ -301,8 +361,9 @@ def compile_onnx(
         candidate = PrecisionCandidate(p)
         report.candidates.append(candidate)
         try:
-            model = OpenVINOModel(path, _compile(path, p, threads, hint), p, cfg, quantization,
-                                  threads, hint, report)
+            model = OpenVINOModel(path, _compile(path, p, threads, hint, batch, size,
+                                                 pin_threads),
+                                  p, cfg, quantization, threads, hint, report)
         except Exception as exc:  # OpenVINO refuses the graph at this precision
             candidate.error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
             continue
