@@ -168,13 +168,23 @@ def test_bad_masks(unet: Trained, tmp_path: Path) -> None:
     cases = [
         ((x[:8], torch.arange(8)), r"is a segmenter: its evaluation data need masks"),
         ((x[:8], masks[:8, :16]), r"masks have shape \(8, 16, 32\) but the model predicts"),
-        ((x[:8], masks[:8] * 3), r"masks hold classes 0…3 but the model has 2"),
+        ((x[:8], masks[:8] * 3), r"mask values run from 0 to 3 but the model predicts 2 "
+                                 r"classes \(0–1\): mask of sample 0 has class id 3"),
     ]
     for data, message in cases:
         with pytest.raises(QuantizeError, match=message):
             quantize(unet.onnx, method="fp16", eval_data=data, output=out,
                      latency_batch_sizes=())
     assert not out.exists()
+    # pixels marked 255 count nowhere: a wrong border there costs no mIoU
+    bordered = masks[:8].clone()
+    bordered[:, :4] = 255
+    plain = quantize(unet.onnx, method="fp16", eval_data=(x[:8], masks[:8]), output=out,
+                     latency_batch_sizes=()).report
+    ignored = quantize(unet.onnx, method="fp16", eval_data=(x[:8], bordered), output=out,
+                       latency_batch_sizes=()).report
+    assert plain.metric == ignored.metric == "mIoU" and ignored.drop <= 0.01
+    assert ignored.metric_before != plain.metric_before
 
 
 # -- exhaustive: every segmenter family ------------------------------------------------------

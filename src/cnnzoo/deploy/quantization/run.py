@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from cnnzoo.data.images import ImageData, ImageSource
+from cnnzoo.data.masks import mask_problem
 from cnnzoo.deploy.export import to_onnx
 from cnnzoo.deploy.quantization.calibrate import (
     CalibrationReader,
@@ -304,7 +305,8 @@ def _agreement_name(job: _Job) -> str:
 
 
 def _check_masks(job: _Job, masks: np.ndarray, predicted: tuple[int, ...]) -> None:
-    """Masks ``[N, H, W]`` of the predictions' size, with classes the model has."""
+    """Masks ``[N, H, W]`` of the predictions' size, with classes the model has (or the
+    ignore value)."""
     if masks.ndim != 3:
         raise QuantizeError(
             f"{job.source} is a segmenter: its evaluation data need masks [N, H, W] with a "
@@ -314,10 +316,9 @@ def _check_masks(job: _Job, masks: np.ndarray, predicted: tuple[int, ...]) -> No
         raise QuantizeError(f"the masks have shape {tuple(masks.shape)} but the model "
                             f"predicts {tuple(predicted)} (N, H, W); give masks of the "
                             "images' size")
-    low, high = int(masks.min()), int(masks.max())
-    if low < 0 or high >= job.num_classes:
-        raise QuantizeError(f"the masks hold classes {low}…{high} but the model has "
-                            f"{job.num_classes} (0…{job.num_classes - 1})")
+    problem = mask_problem(masks, job.num_classes, what="evaluation")
+    if problem:  # pixels at IGNORE_INDEX (255) count nowhere, as in cnnzoo.evaluate
+        raise QuantizeError(problem)
 
 
 # -- 4: preprocessing ----------------------------------------------------------------------
