@@ -134,9 +134,15 @@ def test_ece_agrees_with_torchmetrics() -> None:
 
 
 def test_metrics_equal_sklearns() -> None:
-    """P/R/F1/support from the one confusion matrix, NLL and Brier computed in one pass: the
-    values of precision_recall_fscore_support, log_loss and brier_score_loss, bit for bit."""
-    from sklearn.metrics import brier_score_loss, log_loss, precision_recall_fscore_support
+    """The confusion matrix (np.bincount), P/R/F1/support derived from it, NLL and Brier in
+    one pass: the values of confusion_matrix, precision_recall_fscore_support, log_loss and
+    brier_score_loss, bit for bit."""
+    from sklearn.metrics import (
+        brier_score_loss,
+        confusion_matrix,
+        log_loss,
+        precision_recall_fscore_support,
+    )
 
     rng = np.random.default_rng(1)
     for n, classes, sharpness in ((400, 10, 0.3), (60, 7, 0.1), (50, 2, 1.0)):
@@ -150,6 +156,8 @@ def test_metrics_equal_sklearns() -> None:
                                                                "support")]
         assert got == [list(e) for e in expected]
         labels = list(range(classes))
+        reference = confusion_matrix(y, probs.argmax(1), labels=labels)
+        assert m.confusion.dtype == reference.dtype and (m.confusion == reference).all()
         assert m.calibration.nll == log_loss(y, np.clip(probs, 1e-15, 1.0), labels=labels)
         assert m.calibration.brier == brier_score_loss(y, probs, labels=labels,
                                                        scale_by_half=False)

@@ -101,3 +101,18 @@ def test_pixel_confusion_skips_the_ignore_value_and_rejects_the_rest() -> None:
         pixel_confusion(true, pred, 3, ignore_index=None)
     with pytest.raises(EvaluateError, match="class id 3; the model predicts 3 classes"):
         pixel_confusion(np.array([[[3]]]), np.array([[[0]]]), 3)
+    with pytest.raises(EvaluateError, match="predictions hold classes 0 to 5"):
+        pixel_confusion(np.array([[[0, 1]]]), np.array([[[0, 5]]]), 3)
+
+
+def test_pixel_confusion_equals_sklearns() -> None:
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(2)
+    masks = rng.integers(0, 21, (4, 32, 32))
+    masks[:, :3] = 255
+    predicted = rng.integers(0, 21, masks.shape)
+    keep = masks != 255
+    reference = confusion_matrix(masks[keep], predicted[keep], labels=list(range(21)))
+    ours = pixel_confusion(masks, predicted, 21)
+    assert ours.dtype == reference.dtype and (ours == reference).all()
