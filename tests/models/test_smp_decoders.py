@@ -188,3 +188,14 @@ def test_linknet_learns_the_digits_ink_masks():
         torch.set_num_threads(threads)
     assert history.task == "segmentation"
     assert history.last["val_miou"] >= 0.90, history.last
+
+
+@pytest.mark.parametrize("stride", [8, 16])
+def test_a_dilated_encoder_reports_the_strides_it_has(stride):
+    model = cnnzoo.create("deeplabv3plus", encoder="resnet18", encoder_output_stride=stride)
+    expected = [min(r, stride) for r in (2, 4, 8, 16, 32)]
+    assert model.encoder.feature_info.reduction() == expected
+    assert [f["reduction"] for f in model.feature_info] == expected
+    with torch.no_grad():
+        maps = model.encoder(torch.zeros(1, 3, 64, 64))
+    assert [64 // m.shape[-1] for m in maps] == expected

@@ -22,6 +22,7 @@ cannot be dilated and raise an error.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -138,6 +139,20 @@ def dilate_encoder(encoder: nn.Module, names: Sequence[str | None], reductions: 
     return [min(int(r), output_stride) for r in reductions]
 
 
+def _set_reductions(info: Any, reductions: Sequence[int]) -> None:
+    """Make the encoder's own ``feature_info`` report the strides it has after dilation.
+
+    ``info`` is timm's ``FeatureInfo`` (a list of dicts in ``info.info``) or cnnzoo's
+    (frozen :class:`~cnnzoo.spec.FeatureStage` records in ``info.stages``).
+    """
+    if hasattr(info, "stages"):
+        info.stages = tuple(dataclasses.replace(stage, reduction=int(r))
+                            for stage, r in zip(info.stages, reductions, strict=True))
+    elif hasattr(info, "info"):
+        for entry, r in zip(info.info, reductions, strict=True):
+            entry["reduction"] = int(r)
+
+
 def _dilate(module: nn.Module, rate: int, reduction: int) -> None:
     stride = getattr(module, "stride", 1)
     strided = any(s > 1 for s in (stride if isinstance(stride, tuple) else (stride,)))
@@ -200,6 +215,7 @@ def _assemble(
             f"input resolution (strides {reductions}); choose 1…{min(5, available)}")
     if output_stride is not None and output_stride < 2 ** encoder_depth:
         reductions = dilate_encoder(enc, names, reductions, output_stride)
+        _set_reductions(info, reductions)
     smp_chs = _smp_channels(layout, in_chans, channels)[: encoder_depth + 1]
     dec = decoder(smp_chs)
     head = SegmentationHead(head_channels(dec), num_classes, kernel_size=head_kernel,
