@@ -38,6 +38,14 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "bench" / "results" / \
 def train_one(name: str, *, encoder: str, size: int, epochs: int, lr: float,
               batch_size: int, seed: int) -> dict[str, Any]:
     """Train ``name`` on the digits ink masks; its per-epoch test mIoU and the best."""
+    return train_model(name, encoder=encoder, size=size, epochs=epochs, lr=lr,
+                       batch_size=batch_size, seed=seed)[1]
+
+
+def train_model(name: str, *, encoder: str, size: int, epochs: int, lr: float,
+                batch_size: int, seed: int) -> tuple[Any, dict[str, Any]]:
+    """Train ``name`` on the digits ink masks: the trained model and :func:`train_one`'s
+    record (scripts/segmentation_int8.py quantizes the model)."""
     import torch
 
     import cnnzoo
@@ -51,7 +59,7 @@ def train_one(name: str, *, encoder: str, size: int, epochs: int, lr: float,
                          batch_size=batch_size, loss="ce+dice", seed=seed, progress=False)
     seconds = time.perf_counter() - start
     miou = [round(float(v), 4) for v in history["val_miou"]]
-    return {
+    return model, {
         "params": sum(p.numel() for p in model.parameters()),
         "val_miou_per_epoch": miou,
         "val_miou": miou[-1],
