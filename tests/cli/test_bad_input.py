@@ -108,6 +108,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("evaluate", ["lenet5", "--compare", "{tmp}/missing.onnx"], "no such file"),
     ("evaluate", ["lenet5", "--backend", "int9"], "invalid choice: 'int9'"),
     ("evaluate", ["lenet5", "--min-accuracy", "99"], "expected a fraction"),
+    ("evaluate", ["lenet5", "--ignore-index", "-1"], "a mask value to skip"),
     ("evaluate", ["lenet5", "--data", "{tmp}", "--no-latency"], "but not in class sub-folders"),
 ]
 

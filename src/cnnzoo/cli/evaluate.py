@@ -75,7 +75,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             num_mistakes=args.mistakes, calibration=args.calibration,
             latency=False if args.no_latency else None,
             latency_batch_sizes=args.latency_batches, progress=not args.json,
-            report=args.report)
+            report=args.report, ignore_index=args.ignore_index)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
     if args.report:
         print(f"cnnzoo evaluate: wrote {Path(args.report) / 'report.html'}, report.md and "
@@ -95,6 +95,17 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1 (0.99 = 99 %), "
                                          f"got {text!r}")
     return value
+
+
+def _ignore_index(text: str) -> int | None:
+    if text.lower() == "none":
+        return None
+    try:
+        return options.non_negative_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a mask value to skip (a whole number >= 0, e.g. 255) or 'none', "
+            f"got {text!r}") from None
 
 
 def register(sub: Subcommands) -> None:
@@ -134,6 +145,9 @@ def register(sub: Subcommands) -> None:
     p.add_argument("--latency-batches", type=options.positive_int_list, default=[1, 32],
                    metavar="B1,B2", help="batch sizes of the latency figures (default 1,32)")
     p.add_argument("--no-latency", action="store_true", help="skip the latency figures")
+    p.add_argument("--ignore-index", type=_ignore_index, default=255, metavar="V|none",
+                   help="segmenters: the mask value counted nowhere (default 255, VOC's); "
+                        "'none' makes every value a class")
     p.add_argument("--min-accuracy", type=_fraction, default=None, metavar="FRACTION",
                    help="exit 1 when the accuracy is below it (0.99 = 99 %%)")
     p.add_argument("--max-drop", type=_fraction, default=None, metavar="FRACTION",
