@@ -222,6 +222,11 @@ FAMILIES = {
         "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
         "fcn_resnet50", "fcn_resnet101", "lraspp_mobilenet_v3_large")},
 }
+# the FP32 mIoU one epoch on 512 masks reaches (unet and smp's decoders: 0.90–0.98 in
+# bench/results/segmentation_int8.json); torchvision's are not held to one:
+# lraspp_mobilenet_v3_large stays at 0.347 at 64×64 after an epoch on the whole train
+# split, at lr 3e-3 or 1e-2 (measured) — its INT8 model is still held to the gate
+LEARNS = {name: 0.75 for name in FAMILIES if "_" not in name or name == "smp_unet"}
 MEASURED: dict[str, tuple[float, float]] = {}
 
 
@@ -248,3 +253,4 @@ def test_every_segmenter_family_through_int8(name: str, tmp_path: Path,
     record_property("fp32_miou", report.metric_before)
     record_property("int8_miou", report.metric_after)
     assert report.metric == "mIoU" and report.drop <= 0.01
+    assert report.metric_before >= LEARNS.get(name, 0.0), "the FP32 model learnt little"
