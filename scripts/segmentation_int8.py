@@ -87,14 +87,14 @@ def quantize_one(model: Any, name: str, args: argparse.Namespace, workdir: Path
         "eval_samples": report.eval_samples,
         "fp32_miou": round(before, 4) if before is not None else None,
         "int8_miou": round(after, 4) if after is not None else None,
-        "drop_points": round((before - after) * 100, 2)
+        "drop_points": round((before - after) * 100, 2) + 0.0  # no -0.0
         if before is not None and after is not None else None,
         "max_drop_points": args.max_drop * 100,
         "accepted": accepted,
         "configuration": report.attempts[-1].description if report.attempts else None,
         "attempts": [{"description": a.description,
                       "int8_miou": None if a.metric_after is None else round(a.metric_after, 4),
-                      "drop_points": None if a.drop is None else round(a.drop * 100, 2),
+                      "drop_points": None if a.drop is None else round(a.drop * 100, 2) + 0.0,
                       "accepted": a.accepted} for a in report.attempts],
         "size_fp32_mb": round(report.size_before / 1e6, 2) if report.size_before else None,
         "size_int8_mb": round(report.size_after / 1e6, 2) if report.size_after else None,
