@@ -45,13 +45,20 @@ class Trained:
     folder: Path
 
 
-def _train(name: str, size: int, samples: int, epochs: int, lr: float, **kwargs: object
-           ) -> nn.Module:
+def _train(name: str, size: int, samples: int, epochs: int, lr: float, *,
+           refresh_bn: bool = False, **kwargs: object) -> nn.Module:
     torch.manual_seed(0)
     model = cnnzoo.create(name, in_chans=1, num_classes=2, **kwargs)
     split = digits_segmentation((1, size, size), model=model, seed=0)
-    cnnzoo.fit(model, Subset(split.train, range(samples)), None, epochs=epochs, lr=lr,
-               batch_size=16, loss="ce+dice", seed=0, progress=False)
+    train = Subset(split.train, range(samples))
+    cnnzoo.fit(model, train, None, epochs=epochs, lr=lr, batch_size=16, loss="ce+dice",
+               seed=0, progress=False)
+    # torchvision's MobileNetV3 keeps BatchNorm momentum 0.01: after one short epoch its
+    # running statistics are still mostly their initial values and the eval-mode model
+    # predicts background everywhere (LR-ASPP: mIoU 0.347; 0.960 once refreshed, measured).
+    # torch's own update_bn recomputes them over the training data (refresh_bn=True).
+    if refresh_bn:
+        torch.optim.swa_utils.update_bn(DataLoader(train, batch_size=64), model)
     return model.eval()
 
 
@@ -222,11 +229,10 @@ FAMILIES = {
         "deeplabv3_resnet50", "deeplabv3_resnet101", "deeplabv3_mobilenet_v3_large",
         "fcn_resnet50", "fcn_resnet101", "lraspp_mobilenet_v3_large")},
 }
-# the FP32 mIoU one epoch on 512 masks reaches (unet and smp's decoders: 0.90–0.98 in
-# bench/results/segmentation_int8.json); torchvision's are not held to one:
-# lraspp_mobilenet_v3_large stays at 0.347 at 64×64 after an epoch on the whole train
-# split, at lr 3e-3 or 1e-2 (measured) — its INT8 model is still held to the gate
-LEARNS = {name: 0.75 for name in FAMILIES if "_" not in name or name == "smp_unet"}
+# the FP32 mIoU one epoch on 512 masks (and refreshed BatchNorm statistics, see _train)
+# must reach, for every family (unet and smp's decoders: 0.90–0.98 in
+# bench/results/segmentation_int8.json)
+LEARNS = dict.fromkeys(FAMILIES, 0.75)
 MEASURED: dict[str, tuple[float, float]] = {}
 
 
@@ -244,7 +250,7 @@ def _print_measured():
 def test_every_segmenter_family_through_int8(name: str, tmp_path: Path,
                                              record_property: pytest.RecordProperty) -> None:
     torch.set_num_threads(1)
-    model = _train(name, 64, 512, 1, 3e-3, **FAMILIES[name])
+    model = _train(name, 64, 512, 1, 3e-3, refresh_bn=True, **FAMILIES[name])
     result = quantize(model, calibration="digits", num_calibration=64, eval_data="digits",
                       num_eval=120, input_size=(1, 64, 64), output=tmp_path / "m.int8.onnx",
                       latency_batch_sizes=())
