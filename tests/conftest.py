@@ -1,5 +1,9 @@
 """Shared fixtures: determinism, one torch thread per xdist worker, repository paths, the Hub.
 
+Tests marked ``@pytest.mark.exhaustive`` (every model through a verb) are skipped unless
+``CNNZOO_EXHAUSTIVE=1``: ``scripts/run_exhaustive.py`` sets it, runs ``pytest -m
+exhaustive`` and records the results in ``bench/results/exhaustive.json``.
+
 Helper functions live in :mod:`tests.helpers` and are imported from there, always as
 ``from tests.helpers import …``.
 """
@@ -21,6 +25,19 @@ if TYPE_CHECKING:
 # Two xdist workers on two cores: one intra-op thread each (set before torch is imported).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+EXHAUSTIVE_ENV = "CNNZOO_EXHAUSTIVE"
+SKIP_REASON = "exhaustive tier: run scripts/run_exhaustive.py"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get(EXHAUSTIVE_ENV) == "1":
+        return
+    skip = pytest.mark.skip(reason=SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("exhaustive") is not None:
+            item.add_marker(skip)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- every registered model -------------------------------------------------------------------
-@pytest.mark.slow
+@pytest.mark.exhaustive  # the default run explains one model per family (test_capabilities)
 def test_every_registered_model_gets_an_auto_map():
     names = cnnzoo.list_models()
     assert {"lenet5", "unet", "tinynet", "resnet50"} <= set(names)
