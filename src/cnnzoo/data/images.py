@@ -98,11 +98,18 @@ def load_images(items: Iterable[Any], cfg: Mapping[str, Any]) -> np.ndarray:
 
 
 def _open_image(item: Any) -> Any:
-    if not isinstance(item, str | os.PathLike):
-        return item
+    return read_image_file(item) if isinstance(item, str | os.PathLike) else item
+
+
+def read_image_file(path: str | os.PathLike[str]) -> Any:
+    """An image file → a loaded PIL image in ``'L'`` or ``'RGB'`` mode.
+
+    Raises:
+        DataError: no such file, or a file that is not an image.
+    """
     from PIL import Image
 
-    path = Path(item)
+    path = Path(path)
     if not path.is_file():
         raise DataError(f"image {str(path)!r}: no such file")
     try:

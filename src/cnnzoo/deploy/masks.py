@@ -37,8 +37,8 @@ import torch
 
 from cnnzoo._utils import per_channel, staged_path
 from cnnzoo.data.datasets import MatchChannels
-from cnnzoo.data.images import IMAGE_SUFFIXES
-from cnnzoo.errors import PredictError
+from cnnzoo.data.images import read_image_file
+from cnnzoo.errors import DataError, PredictError
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -89,16 +89,10 @@ def open_image(item: Any) -> Any:
 
     image: Image.Image
     if isinstance(item, str | os.PathLike):
-        path = Path(item)
-        if not path.is_file():
-            raise PredictError(f"image {str(path)!r}: no such file")
         try:
-            with Image.open(path) as opened:
-                opened.load()
-                image = opened
-        except OSError as exc:
-            raise PredictError(f"{str(path)!r} is not an image ({', '.join(IMAGE_SUFFIXES)})"
-                               f": {exc}") from exc
+            image = read_image_file(item)
+        except DataError as exc:
+            raise PredictError(str(exc)) from exc
     elif isinstance(item, Image.Image):
         image = item
     else:
