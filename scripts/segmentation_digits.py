@@ -82,16 +82,21 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_training_options(parser: argparse.ArgumentParser, *, epochs: int) -> None:
+    """The decoders and training options (scripts/segmentation_int8.py takes them too)."""
     parser.add_argument("--decoders", nargs="+", default=list(DECODERS), choices=DECODERS)
     parser.add_argument("--encoder", default="resnet18")
     parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_training_options(parser, epochs=3)
     parser.add_argument("--out", type=Path, default=None,
                         help=f"write the JSON here (e.g. {DEFAULT_OUT.relative_to(Path.cwd())})"
                         if DEFAULT_OUT.is_relative_to(Path.cwd()) else "write the JSON here")

@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from segmentation_digits import DECODERS, train_model
+from segmentation_digits import add_training_options, train_model
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "bench" / "results" / \
     "segmentation_int8.json"
@@ -122,14 +122,7 @@ def table(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--decoders", nargs="+", default=list(DECODERS), choices=DECODERS)
-    parser.add_argument("--encoder", default="resnet18")
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
+    add_training_options(parser, epochs=1)
     parser.add_argument("--num-calibration", type=int, default=128)
     parser.add_argument("--max-drop", type=float, default=0.01,
                         help="the largest mIoU drop accepted, as a fraction (0.01 = 1 point)")
