@@ -120,6 +120,27 @@ def test_checks_numbers_and_limits() -> None:
 # -- eager bf16 ----------------------------------------------------------------------------
 
 
+def test_bf16_image_batches_run_channels_last_and_nothing_else_changes() -> None:
+    x = torch.randn(2, 3, 8, 8)
+    assert precision.bf16_layout(x, "bf16").is_contiguous(memory_format=torch.channels_last)
+    assert precision.bf16_layout(x, "fp32") is x
+    flat = torch.randn(2, 5)
+    assert precision.bf16_layout(flat, "bf16") is flat
+
+
+@needs_bf16
+def test_eager_bf16_on_channels_last_inputs_matches_contiguous_autocast() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)).eval()
+    x = torch.randn(4, 3, 16, 16)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = net(x).float().numpy()
+    out = eager_runner(net, "bf16")(x.numpy())
+    np.testing.assert_allclose(out, plain, atol=0.05)
+    assert (out.argmax(1) == plain.argmax(1)).all()
+
+
 @needs_bf16
 def test_eager_bf16_keeps_the_top1_on_held_out_digits(lenet, held_out) -> None:
     x, y = held_out

@@ -272,8 +272,9 @@ def _torch_call(net: Callable[[torch.Tensor], Any], x: torch.Tensor, precision: 
 
 def _torch_net(module: nn.Module, backend: str
                ) -> tuple[Callable[[torch.Tensor], Any], torch.memory_format]:
-    """Eager (fp32 or bf16), eager on a ``channels_last`` copy, or ``torch.compile``."""
-    if backend == "channels_last":
+    """Eager fp32, eager on a ``channels_last`` copy (fp32, or bf16: oneDNN's bf16 kernels
+    work in NHWC), or ``torch.compile``."""
+    if backend in ("channels_last", "eager-bf16"):
         return copy.deepcopy(module).to(memory_format=torch.channels_last), torch.channels_last
     if backend == "compile":
         return torch.compile(module), torch.contiguous_format
@@ -292,7 +293,8 @@ def _torch_built(module: nn.Module, backend: str, inputs: dict[int, torch.Tensor
         out = _torch_call(net, batch, precision)()
         return out.float().numpy()
 
-    detail = "torch.autocast('cpu', dtype=torch.bfloat16)" if backend == "eager-bf16" else None
+    detail = ("torch.autocast('cpu', dtype=torch.bfloat16) on a channels_last copy"
+              if backend == "eager-bf16" else None)
     return _Built(calls, run, eager_size, detail)
 
 
@@ -647,7 +649,7 @@ def run(
 
 _RUN_WITH = {
     "eager": "torch.export.load(path).module() in float32",
-    "eager-bf16": "torch.export.load(path).module() under "
+    "eager-bf16": "torch.export.load(path).module() on channels_last inputs under "
                   "torch.autocast('cpu', dtype=torch.bfloat16)",
     "channels_last": "torch.export.load(path).module() on channels_last inputs",
     "compile": "torch.compile(torch.export.load(path).module())",

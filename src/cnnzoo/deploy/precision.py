@@ -57,6 +57,7 @@ __all__ = [
     "PrecisionReport",
     "Verification",
     "autocast",
+    "bf16_layout",
     "check_precision",
     "cpu_flags",
     "cpu_has_bf16",
@@ -165,6 +166,18 @@ def autocast(precision: str, device: str = "cpu") -> Iterator[None]:
             yield
     else:
         yield
+
+
+def bf16_layout(batch: torch.Tensor, precision: str) -> torch.Tensor:
+    """``batch`` in ``channels_last`` for bf16 image batches, unchanged otherwise.
+
+    oneDNN's bf16 convolutions (AVX-512 BF16, AMX) work in NHWC: under autocast, a
+    channels_last input makes ResNet-50 1.4x faster at batch 1 than a contiguous one
+    (``bench/deploy_speed.py``), with the same results.
+    """
+    if precision == "bf16" and batch.dim() == 4:
+        return batch.contiguous(memory_format=torch.channels_last)
+    return batch
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -470,11 +483,13 @@ def refuse(report: PrecisionReport, what: str) -> VerificationError:
 
 
 def eager_runner(model: nn.Module, precision: str = "fp32") -> Callable[[np.ndarray], np.ndarray]:
-    """``model`` as a function of a float32 batch, at ``precision`` (bf16 through autocast)."""
+    """``model`` as a function of a float32 batch, at ``precision`` (bf16 through autocast,
+    on channels_last inputs)."""
     device = device_type(model)
 
     def run(x: np.ndarray) -> np.ndarray:
         batch = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+        batch = bf16_layout(batch, precision)
         with torch.inference_mode(), autocast(precision, device):
             out = model(batch)
         if not isinstance(out, torch.Tensor):  # the first output of a tuple/dict
@@ -513,7 +528,8 @@ def verify_eager(model: nn.Module, precision: str, cfg: Mapping[str, Any], *,
             "eager", "fp32", "eager fp32", [Check("(the reference)", "max-abs", 0.0, 0.0, 0)])))
         return report
     report.settings["bf16"] = native_bf16(device)[1]
-    report.settings["autocast"] = f"torch.autocast({device!r}, dtype=torch.bfloat16)"
+    report.settings["autocast"] = (f"torch.autocast({device!r}, dtype=torch.bfloat16), "
+                                   "channels_last inputs")
     check = verify("eager", "bf16", "eager fp32", eager_runner(model, "fp32"),
                    eager_runner(model, "bf16"), exact=False, cfg=cfg, inputs=inputs,
                    min_agreement=min_agreement)
