@@ -75,7 +75,7 @@ from cnnzoo.deploy.runtime import (
     staging,
 )
 from cnnzoo.deploy.timing import measure, ort_latency
-from cnnzoo.errors import BackendUnavailableError, BenchError
+from cnnzoo.errors import AccuracyDropError, BackendUnavailableError, BenchError
 
 __all__ = ["BACKENDS", "PRECISION_OF", "BenchResult", "BenchRow", "FastestExport",
            "available_backends", "export_fastest", "file_size", "measure", "ort_latency",
@@ -302,12 +302,13 @@ class _OnnxFiles:
     """The FP32 export (made once, on first use) and the INT8 models of one benchmark."""
 
     def __init__(self, module: nn.Module, name: str, size: Sequence[int], folder: Path,
-                 num_calibration: int) -> None:
+                 num_calibration: int, max_drop: float | None = None) -> None:
         self.module, self.name, self.size, self.folder = module, name, size, folder
-        self.num_calibration = num_calibration
+        self.num_calibration, self.max_drop = num_calibration, max_drop
         self._fp32: Path | None = None
         self._error: str | None = None
         self.engines: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
 
     def fp32(self) -> Path:
         if self._error is None and self._fp32 is None:
@@ -324,17 +325,40 @@ class _OnnxFiles:
     def int8(self, engine: str) -> Path:
         """Static INT8 of the FP32 file by ``engine``, made once: calibrated on real photo
         crops for a 3-channel model (others than the ones it is verified on), else on the
-        digits train split."""
+        digits train split.
+
+        With ``max_drop``, quantize's accuracy gate and fallback ladder run first, on a
+        third set of crops (the digits test split for digits models): the file is the
+        first configuration within the gate. When none is, the plain first
+        configuration is written, and verification reports how far off it is."""
         suffix = "int8" if engine == "onnxruntime" else f"{engine}.int8"
         out = self.folder / f"{self.name}.{suffix}.onnx"
         if str(out) not in self.engines:
-            calibration: Any = photo_crops(self.num_calibration, seed=1) \
-                if self.size[0] == 3 else "digits"
-            quantize(self.fp32(), method="int8-static", calibration=calibration,
-                     num_calibration=self.num_calibration, output=out, latency_batch_sizes=(),
-                     engine=engine)
+            photos = self.size[0] == 3
+            calibration: Any = photo_crops(self.num_calibration, seed=1) if photos else "digits"
+            options: dict[str, Any] = dict(
+                method="int8-static", calibration=calibration,
+                num_calibration=self.num_calibration, output=out, latency_batch_sizes=(),
+                engine=engine)
+            note = self._gated(options, photos) if self.max_drop is not None else None
+            if note is None or note.startswith("no configuration"):
+                quantize(self.fp32(), **options)
+            self.notes[str(out)] = note or ""
             self.engines[str(out)] = engine
         return out
+
+    def _gated(self, options: dict[str, Any], photos: bool) -> str:
+        """Quantize within ``max_drop``; what the fallback ladder did, in words."""
+        eval_data: Any = photo_crops(self.num_calibration, seed=2) if photos else "digits"
+        try:
+            report = quantize(self.fp32(), max_accuracy_drop=self.max_drop,
+                              eval_data=eval_data, **options).report
+        except AccuracyDropError:
+            return (f"no configuration of the fallback ladder stayed within "
+                    f"{self.max_drop:.0%} of fp32 on held-out inputs: the first one is timed")
+        if len(report.attempts) == 1:
+            return ""
+        return f"accepted fallback: {report.attempts[-1].description}"
 
     def path(self, backend: str) -> Path:
         if backend in ("onnx", "openvino", "openvino-bf16"):
@@ -359,15 +383,17 @@ def _onnx_calls(path: Path, threads: int, inputs: dict[int, torch.Tensor]
     return {b: call({input_name: x.numpy()}) for b, x in inputs.items()}
 
 
-def _onnx_built(path: Path, threads: int, inputs: dict[int, torch.Tensor]) -> _Built:
+def _onnx_built(path: Path, threads: int, inputs: dict[int, torch.Tensor],
+                note: str | None = None) -> _Built:
     session = ort_session(path, threads)
     name = session.get_inputs()[0].name
     return _Built(_onnx_calls(path, threads, inputs),
-                  lambda x: np.asarray(session.run(None, {name: x})[0]), file_size(path))
+                  lambda x: np.asarray(session.run(None, {name: x})[0]), file_size(path),
+                  note or None)
 
 
 def _openvino_built(path: Path, backend: str, threads: int, inputs: dict[int, torch.Tensor],
-                    engine: str | None) -> _Built:
+                    engine: str | None, note: str | None = None) -> _Built:
     """OpenVINO compiled for each timed batch size (a static shape: its fastest kernels).
 
     The precision of an INT8 file's float layers is the faster of the native ones,
@@ -385,7 +411,7 @@ def _openvino_built(path: Path, backend: str, threads: int, inputs: dict[int, to
     detail = "static batch shape, LATENCY hint"
     if backend == "openvino-int8":
         detail = (f"{engine or 'onnxruntime'}'s QDQ file, float layers in {model.precision} "
-                  f"(the faster); {detail}")
+                  f"(the faster); {detail}" + (f"; {note}" if note else ""))
     return _Built(calls, runner, file_size(path), detail)
 
 
@@ -409,9 +435,10 @@ def _build(module: nn.Module, backends: Sequence[str], inputs: dict[int, torch.T
                 openvino_backend.import_openvino()
                 path = files.path(backend)
                 built = _openvino_built(path, backend, threads, inputs,
-                                        files.engines.get(str(path)))
+                                        files.engines.get(str(path)), files.notes.get(str(path)))
             else:
-                built = _onnx_built(files.path(backend), threads, inputs)
+                path = files.path(backend)
+                built = _onnx_built(path, threads, inputs, files.notes.get(str(path)))
             calls.update({(backend, b): fn for b, fn in built.calls.items()})
             built_all[backend] = built
         except Exception as exc:
@@ -599,7 +626,9 @@ def run(
             setting). On a shared machine 1 is the stable choice.
         pretrained: weights for a model given by name.
         num_calibration: images calibrating the INT8 backends (photo crops for 3-channel
-            models, else digits).
+            models, else digits). With ``verify``, quantization's accuracy gate
+            (``1 - min_agreement``) and fallback ladder run first, on as many other crops
+            (the digits test split for digits models).
         workdir: where the ONNX files go (default: a temporary directory, removed).
         precision: keep only the backends of this precision (``fp32``, ``bf16``, ``int8``).
         verify: check every backend against eager fp32 (the fastest is chosen among
@@ -632,7 +661,8 @@ def run(
               for b in batch_sizes}
     reference = eager_runner(module, "fp32")
     with _folder(workdir) as folder:
-        files = _OnnxFiles(module, name, size, folder, num_calibration)
+        files = _OnnxFiles(module, name, size, folder, num_calibration,
+                           max_drop=1 - min_agreement if verify else None)
         calls, rows, built = _build(module, chosen, inputs, files, threads)
         if verify:
             _verify(built, rows, inputs, metadata_for(module, size), reference,
