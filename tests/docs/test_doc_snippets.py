@@ -2,12 +2,16 @@
 
 Collected automatically: ``docs/index.md``, ``docs/getting-started.md`` and every page
 under ``docs/guides/`` and ``docs/concepts/`` — a new guide is tested as soon as it
-exists. The blocks of one page run in order in one namespace, in a process of their own
-(``python docs/hooks.py PAGE`` does the same by hand), in an empty temporary working
-directory, offline (``HF_HUB_OFFLINE=1``). To save importing torch and timm once per
-page, each page's process is forked from one warmed-up interpreter where ``os.fork``
-exists. A block opts out only with a ``<!-- skip: REASON -->`` comment
-right before it; the reason is mandatory and shown in the test report.
+exists. Pages with ``execute: true`` in their front matter (the concept pages) are run by
+the strict docs build itself (``docs/hooks.py``: a failing block fails the build, and
+``tests/docs/test_docs.py::test_mkdocs_build_strict`` with it), so they are not run a
+second time here; Japanese editions (``*.ja.md``) hold no code of their own (their blocks
+are the English page's). The blocks of one page run in order in one namespace, in a
+process of their own (``python docs/hooks.py PAGE`` does the same by hand), in an empty
+temporary working directory, offline (``HF_HUB_OFFLINE=1``). To save importing torch and
+timm once per page, each page's process is forked from one warmed-up interpreter where
+``os.fork`` exists. A block opts out only with a ``<!-- skip: REASON -->`` comment right
+before it; the reason is mandatory and shown in the test report.
 """
 
 from __future__ import annotations
@@ -45,8 +49,19 @@ hooks = _hooks()
 
 
 def pages() -> list[Path]:
-    found = {p for pattern in PATTERNS for p in DOCS.glob(pattern)}
+    """The English pages (a translation's blocks are its English page's)."""
+    found = {p for pattern in PATTERNS for p in DOCS.glob(pattern)
+             if not p.name.endswith(".ja.md")}
     return sorted(found)
+
+
+def executed_at_build(page: Path) -> bool:
+    """Whether the docs build runs the page's blocks (``execute: true``)."""
+    return bool(hooks.front_matter(page.read_text(encoding="utf-8")).get("execute"))
+
+
+def pages_to_run() -> list[Path]:
+    return [p for p in pages() if not executed_at_build(p)]
 
 
 def _blocks(page: Path):
@@ -106,7 +121,15 @@ def _run_page(runner: subprocess.Popen | None, page: Path, tmp_path: Path) -> tu
     return json.loads(answer)["returncode"], log.read_text(encoding="utf-8", errors="replace")
 
 
-@pytest.mark.parametrize("page", pages(), ids=lambda p: p.relative_to(DOCS).as_posix())
+def test_executed_and_run_pages_are_split_as_expected() -> None:
+    executed = {p.relative_to(DOCS).as_posix() for p in pages() if executed_at_build(p)}
+    run = {p.relative_to(DOCS).as_posix() for p in pages_to_run()}
+    assert "concepts/receptive-fields.md" in executed and "guides/deploy.md" in run
+    assert not executed & run and executed | run == {
+        p.relative_to(DOCS).as_posix() for p in pages()}
+
+
+@pytest.mark.parametrize("page", pages_to_run(), ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_snippets_run(page: Path, runner: subprocess.Popen | None, tmp_path: Path) -> None:
     blocks = _blocks(page)
     runnable = [b for b in blocks if b.runnable]
