@@ -20,7 +20,8 @@ from cnnzoo.errors import CommandError
 if TYPE_CHECKING:
     from cnnzoo.cli.options import Subcommands
 
-BACKENDS = ("auto", "eager", "onnx", "int8", "fp16")
+BACKENDS = ("auto", "eager", "eager-bf16", "onnx", "int8", "fp16", "openvino", "openvino-bf16",
+            "openvino-int8")  # cnnzoo.deploy.evaluation_backends.BACKENDS (not imported here)
 _DERIVED = BACKENDS[1:]
 
 
@@ -126,10 +127,12 @@ def register(sub: Subcommands) -> None:
                         "sub-folders (default digits)")
     options.add_pretrained(p, random_weights=True)
     p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="run MODEL as given (auto), or its ONNX/INT8/FP16 export")
+                   help="run MODEL as given (auto), or a backend made from it: its ONNX/"
+                        "INT8/FP16 export, eager bf16, OpenVINO (fastest verified "
+                        "precision), OpenVINO bf16 or INT8 (the openvino extra)")
     p.add_argument("--compare", nargs="+", metavar="FILE",
                    help="backends to compare with MODEL: .onnx files, saved folders, names, "
-                        "or onnx/int8/fp16 (made from MODEL)")
+                        "or backend names (made from MODEL, as for --backend)")
     p.add_argument("--calibration", default=None, metavar="digits|DIR",
                    help="calibration images for an int8 backend (default with --data "
                         "digits: the digits train split)")

@@ -42,7 +42,6 @@ import json
 import math
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,10 +56,17 @@ from cnnzoo._utils import did_you_mean, text_table
 from cnnzoo.data.datasets import DIGIT_LABELS, digits_segmentation
 from cnnzoo.data.images import ImageSource, as_data, digits_split, image_files
 from cnnzoo.data.masks import IGNORE_INDEX, background_only_problem, mask_problem
+from cnnzoo.deploy.evaluation_backends import (
+    BACKENDS,
+    Backend,
+    Workdir,
+    derived,
+    open_backend,
+)
 from cnnzoo.deploy.predict import Predictor
-from cnnzoo.deploy.runtime import ModelSource, file_size, resolve_model
+from cnnzoo.deploy.runtime import ModelSource
 from cnnzoo.deploy.timing import measure
-from cnnzoo.errors import CnnzooError, DataError, EvaluateError
+from cnnzoo.errors import DataError, EvaluateError
 
 if TYPE_CHECKING:
     from huggingface_hub import EvalResult
@@ -93,10 +99,6 @@ BINNING = ("{bins} equal-width bins of the top-1 confidence, (0, 1/{bins}], "
            "(share of samples) x |accuracy - mean confidence|")
 """How the calibration bins are made (formatted with ``bins``), stated in every report."""
 
-BACKENDS = ("auto", "eager", "onnx", "int8", "fp16")
-"""``backend=`` values: the model's own, or an export/quantization of an eager model."""
-
-_QUANT_METHODS = {"int8": "int8-static", "fp16": "fp16"}
 _SEGMENTATION = "segmentation"
 
 
@@ -922,104 +924,6 @@ def _align_labels(data: _Data, predictor: Predictor, ignore_index: int | None = 
     return labels
 
 
-# -- backends -----------------------------------------------------------------------------
-
-
-@dataclass
-class _Backend:
-    """One model ready to evaluate: its predictor, name, size, and its eager module or its
-    ``.onnx`` file."""
-
-    predictor: Predictor
-    name: str
-    size_bytes: int | None
-    module: nn.Module | None = None
-    path: Path | None = None
-
-
-def _module_name(module: nn.Module) -> str:
-    cfg = getattr(module, "pretrained_cfg", None) or {}
-    arch = cfg.get("architecture") or type(module).__name__
-    return f"{arch}.{cfg['tag']}" if cfg.get("tag") else str(arch)
-
-
-def _weights_size(module: nn.Module, source: Any) -> int:
-    if isinstance(source, str | os.PathLike) and Path(source).is_dir():
-        weights = Path(source) / "model.safetensors"
-        if weights.is_file():
-            return weights.stat().st_size
-    return sum(t.numel() * t.element_size() for t in module.state_dict().values())
-
-
-def _open_backend(source: ModelSource, *, pretrained: bool | str) -> _Backend:
-    try:
-        if isinstance(source, str | os.PathLike) and Path(os.fspath(source)).suffix == ".onnx":
-            path = Path(os.fspath(source))
-            return _Backend(Predictor(path), path.name, file_size(path) if path.is_file()
-                            else None, path=path)
-        module = resolve_model(source, pretrained=pretrained).eval()
-        return _Backend(Predictor(module), _module_name(module), _weights_size(module, source),
-                        module)
-    except CnnzooError as exc:
-        if isinstance(exc, EvaluateError | KeyError):
-            raise
-        raise EvaluateError(str(exc)) from exc
-
-
-class _Workdir:
-    """A temporary folder made on first use and removed on exit: most evaluations export
-    nothing, and making and removing a folder costs milliseconds on some file systems."""
-
-    def __init__(self) -> None:
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-
-    def __call__(self) -> Path:
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="cnnzoo-evaluate-")
-        return Path(self._tmp.name)
-
-    def __enter__(self) -> _Workdir:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-
-def _derived(reference: _Backend, backend: str, workdir: _Workdir, data: ImageSource,
-             calibration: ImageSource | None) -> _Backend:
-    """The ONNX / INT8 / FP16 version of a reference (an eager model, exported first, or an
-    FP32 ``.onnx`` file), written in ``workdir()``."""
-    from cnnzoo.deploy.export import to_onnx
-    from cnnzoo.deploy.quantization import quantize
-
-    if reference.module is None:
-        if reference.path is None or reference.predictor.backend != "onnx":
-            raise EvaluateError(f"backend {backend!r} needs an eager model or an FP32 ONNX "
-                                f"file; {reference.name} is already quantized "
-                                f"({reference.predictor.backend})")
-        if backend == "onnx":
-            return reference
-        fp32, stem = reference.path, reference.path.stem
-    else:
-        stem = reference.name.replace(os.sep, "_")
-        fp32 = workdir() / f"{stem}.onnx"
-        if not fp32.exists():
-            to_onnx(reference.module, fp32)
-        if backend == "onnx":
-            return _open_backend(fp32, pretrained=False)
-    method = _QUANT_METHODS[backend]
-    if method == "int8-static" and calibration is None:
-        if not (isinstance(data, str) and data == "digits"):
-            raise EvaluateError("backend 'int8' needs calibration images: pass calibration= "
-                                "(the evaluation data are not used for calibration)")
-        calibration = "digits"  # the digits' train split, never the test split
-    out = workdir() / f"{stem}.{backend}.onnx"
-    quantize(fp32, method=method, calibration=calibration, output=out, latency_batch_sizes=())
-    return _open_backend(out, pretrained=False)
-
-
 # -- running -------------------------------------------------------------------------------
 
 
@@ -1040,7 +944,7 @@ class _Outputs:
         return self.pixels if self.pixels is not None else np.zeros(0, np.int64)
 
 
-def _run(backend: _Backend, data: _Data, labels: tuple[str, ...], batch_size: int,
+def _run(backend: Backend, data: _Data, labels: tuple[str, ...], batch_size: int,
          progress: bool, ignore_index: int | None = IGNORE_INDEX) -> _Outputs:
     predictor = backend.predictor
     segmenter = predictor.task == _SEGMENTATION
@@ -1090,11 +994,11 @@ def _mistakes(data: _Data, probs: np.ndarray, labels: tuple[str, ...], count: in
                     float(probs[i, pred[i]]), data.name_of(int(i))) for i in order]
 
 
-def _report_for(backend: _Backend, data: _Data, labels: tuple[str, ...], out: _Outputs, *,
+def _report_for(backend: Backend, data: _Data, labels: tuple[str, ...], out: _Outputs, *,
                 top_k: Sequence[int], bins: int, num_mistakes: int) -> EvalReport:
     predictor = backend.predictor
     report = EvalReport(
-        model=backend.name, backend=predictor.backend, task=predictor.task,
+        model=backend.name, backend=backend.backend, task=predictor.task,
         dataset=data.source, dataset_id=data.dataset_id, num_samples=len(data),
         labels=labels, size_bytes=backend.size_bytes, seconds=out.seconds,
         throughput=len(data) / out.seconds if out.seconds > 0 else None,
@@ -1112,7 +1016,7 @@ def _report_for(backend: _Backend, data: _Data, labels: tuple[str, ...], out: _O
     return report
 
 
-def _latencies(backends: Sequence[_Backend], data: _Data, batch_sizes: Sequence[int], *,
+def _latencies(backends: Sequence[Backend], data: _Data, batch_sizes: Sequence[int], *,
                repeats: int, rounds: int = 2, warmup: int = 2) -> list[dict[int, float]]:
     """Median ms per batch for every backend and batch size, timed interleaved.
 
@@ -1169,13 +1073,13 @@ def _same_model(a: Any, b: Any) -> bool:
 
 
 def _open_all(model: ModelSource, compare: Sequence[Any], *, backend: str,
-              pretrained: bool | str, workdir: _Workdir, data: ImageSource,
-              calibration: ImageSource | None) -> list[_Backend]:
+              pretrained: bool | str, workdir: Workdir, data: ImageSource,
+              calibration: ImageSource | None) -> list[Backend]:
     """The reference (``model`` on ``backend``) then every other entry of ``compare``."""
-    base = _open_backend(model, pretrained=pretrained)
+    base = open_backend(model, pretrained=pretrained)
     reference = base
-    if backend in _QUANT_METHODS or (backend == "onnx" and base.module is not None):
-        reference = _derived(base, backend, workdir, data, calibration)
+    if backend not in ("auto", "eager"):
+        reference = derived(base, backend, workdir, data, calibration)
     elif backend == "eager" and base.module is None:
         raise EvaluateError(f"backend 'eager' needs a PyTorch model; {base.name} is an ONNX "
                             "file (use backend='auto')")
@@ -1189,13 +1093,13 @@ def _open_all(model: ModelSource, compare: Sequence[Any], *, backend: str,
                     raise EvaluateError("compare entry 'eager' needs an eager reference model")
                 backends.append(base)
             else:
-                backends.append(_derived(base, entry, workdir, data, calibration))
+                backends.append(derived(base, entry, workdir, data, calibration))
         else:
-            backends.append(_open_backend(entry, pretrained=pretrained))
+            backends.append(open_backend(entry, pretrained=pretrained))
     return backends
 
 
-def _compare_rows(backends: Sequence[_Backend], reports: Sequence[EvalReport],
+def _compare_rows(backends: Sequence[Backend], reports: Sequence[EvalReport],
                   outputs: Sequence[_Outputs], latencies: Sequence[dict[int, float]]
                   ) -> list[BackendRow]:
     ref_acc = reports[0].accuracy
@@ -1238,13 +1142,16 @@ def evaluate(
             with one sub-folder per class (named like the model's labels), a
             ``Dataset``/``DataLoader``/list of ``(image, label)`` pairs, or a pair of
             tensors ``(x, y)`` already preprocessed (``y``: masks for a segmenter).
-        backend: ``"auto"`` (the model as given), ``"eager"``, or ``"onnx"``, ``"int8"``,
-            ``"fp16"``: an export (and quantization) of an eager model, made in a
-            temporary folder.
+        backend: ``"auto"`` (the model as given), ``"eager"``, or one made from it in
+            a temporary folder, each verified as it is made
+            (:mod:`~cnnzoo.deploy.evaluation_backends`): ``"onnx"``, ``"int8"``,
+            ``"fp16"`` (an export and quantization), ``"eager-bf16"`` (torch.autocast
+            bf16, where the hardware has it), ``"openvino"`` (the fastest verified
+            precision), ``"openvino-bf16"``, ``"openvino-int8"`` (the OpenVINO extra).
         top_k: the k of the top-k accuracies.
         compare: models to compare with ``model`` (the reference): modules, names,
-            folders, ``.onnx`` files, or ``"eager"``/``"onnx"``/``"int8"``/``"fp16"``
-            (made from ``model``). ``model`` itself in the list is the reference.
+            folders, ``.onnx`` files, or backend names (made from ``model``, as for
+            ``backend``). ``model`` itself in the list is the reference.
         pretrained: weights for a model given by name.
         batch_size: images per forward pass.
         bins: equal-width bins of the expected calibration error.
@@ -1271,7 +1178,7 @@ def evaluate(
     """
     _check_arguments(backend, top_k, batch_size, bins, num_mistakes, latency_batch_sizes)
     start = time.perf_counter()
-    with _Workdir() as workdir:
+    with Workdir() as workdir:
         backends = _open_all(model, compare or (), backend=backend, pretrained=pretrained,
                              workdir=workdir, data=data, calibration=calibration)
         evaluation = _open_data(data, backends[0].predictor)
@@ -1304,7 +1211,7 @@ def evaluate(
     return result
 
 
-def _check_compatible(other: _Backend, reference: _Backend) -> None:
+def _check_compatible(other: Backend, reference: Backend) -> None:
     a, b = other.predictor, reference.predictor
     if a.task != b.task:
         raise EvaluateError(f"cannot compare {other.name} ({a.task}) with {reference.name} "
