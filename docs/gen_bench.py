@@ -192,7 +192,8 @@ def deploy_table(deploy: dict[str, Any]) -> str:
         "",
         "Every backend is checked against eager fp32 before its time counts: fp32 within "
         "the export tolerance, bf16 and INT8 by top-1 agreement on 32 real images (crops of "
-        "scikit-learn's two sample photos; INT8 is calibrated on 32 other crops). A backend "
+        "scikit-learn's two sample photos; INT8 is calibrated on 32 other crops, through "
+        "`cnnzoo.quantize`'s accuracy gate and fallback ladder on 32 more). A backend "
         "that fails is marked **failed**, with its number, and never named the fastest.",
     ]
     for name, model in deploy["models"].items():
@@ -218,10 +219,22 @@ def deploy_table(deploy: dict[str, Any]) -> str:
                   for k, v in model["ratios"].items() if v is not None]
         if ratios:
             lines += ["", "Ratios: " + "; ".join(ratios) + "."]
+        lines += _int8_notes(model["rows"])
     if deploy.get("left_out"):
         lines += ["", *(f"- {n}" for n in deploy["left_out"])]
     lines += ["", "```bash", deploy["command"], "```"]
     return "\n".join(lines)
+
+
+def _int8_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """What the accuracy gate did for each INT8 row (an accepted fallback, or none passed)."""
+    notes = []
+    for r in rows:
+        detail = r.get("detail") or ""
+        for marker in ("accepted fallback:", "no configuration of the fallback ladder"):
+            if marker in detail:  # the bench's last clause: what quantize's gate did
+                notes.append(f"- `{r['backend']}`: {detail[detail.index(marker):]}")
+    return ["", *notes] if notes else []
 
 
 def scripts() -> str:

@@ -355,7 +355,8 @@ class _OnnxFiles:
                               eval_data=eval_data, **options).report
         except AccuracyDropError:
             return (f"no configuration of the fallback ladder stayed within "
-                    f"{self.max_drop:.0%} of fp32 on held-out inputs: the first one is timed")
+                    f"{self.max_drop * 100:g} points of fp32 on held-out inputs: the first one "
+                    "is timed")
         if len(report.attempts) == 1:
             return ""
         return f"accepted fallback: {report.attempts[-1].description}"
