@@ -58,7 +58,7 @@ class Backend:
 
     @property
     def backend(self) -> str:
-        """What runs the model: ``eager``, ``onnx-int8-static``, ``openvino (bf16)`` …"""
+        """What runs the model: ``eager``, ``onnx-int8-static``, ``openvino, bf16`` …"""
         return self.label or self.predictor.backend
 
 
@@ -197,7 +197,7 @@ def _eager_bf16(reference: Backend) -> Backend:
                             "is an ONNX file")
     predictor = _predictor(reference.module, precision="bf16")
     return Backend(predictor, reference.name, reference.size_bytes, reference.module,
-                   label="eager (bf16)")
+                   label="eager, bf16")
 
 
 def _openvino(path: Path, precision: str) -> Backend:
@@ -205,4 +205,4 @@ def _openvino(path: Path, precision: str) -> Backend:
     was verified against eager when it was made)."""
     predictor = _predictor(path, backend="openvino", precision=precision)
     return Backend(predictor, path.name, file_size(path), path=path,
-                   label=f"{predictor.backend} ({predictor.precision})")
+                   label=f"{predictor.backend}, {predictor.precision}")
