@@ -112,3 +112,14 @@ def test_cli_compares_openvino_as_json(capsys) -> None:
 def test_an_unknown_backend_suggests_the_nearest(capsys) -> None:
     with pytest.raises(EvaluateError, match="Did you mean: openvino"):
         evaluate("lenet5", "digits", backend="openvno", progress=False)
+
+
+@needs_openvino
+def test_a_segmenter_on_openvino_keeps_its_miou() -> None:
+    from tests.deploy.test_evaluation import InkSegmenter
+
+    report = evaluate(InkSegmenter(), "digits", compare=["openvino"], progress=False,
+                      latency=False)
+    assert report.segmentation.iou == [1.0, 1.0]
+    row = report.comparison[1]
+    assert row.backend.startswith("openvino, ") and row.agreement == 1.0
