@@ -340,26 +340,29 @@ class _OnnxFiles:
                 method="int8-static", calibration=calibration,
                 num_calibration=self.num_calibration, output=out, latency_batch_sizes=(),
                 engine=engine)
-            note = self._gated(options, photos) if self.max_drop is not None else None
-            if note is None or note.startswith("no configuration"):
+            written, note = self._gated(options, photos, self.max_drop) \
+                if self.max_drop is not None else (False, "")
+            if not written:
                 quantize(self.fp32(), **options)
-            self.notes[str(out)] = note or ""
+            self.notes[str(out)] = note
             self.engines[str(out)] = engine
         return out
 
-    def _gated(self, options: dict[str, Any], photos: bool) -> str:
-        """Quantize within ``max_drop``; what the fallback ladder did, in words."""
+    def _gated(self, options: dict[str, Any], photos: bool, max_drop: float
+               ) -> tuple[bool, str]:
+        """Quantize within ``max_drop``: whether a file was written, and what the fallback
+        ladder did, in words (empty when the first configuration passed)."""
         eval_data: Any = photo_crops(self.num_calibration, seed=2) if photos else "digits"
         try:
-            report = quantize(self.fp32(), max_accuracy_drop=self.max_drop,
-                              eval_data=eval_data, **options).report
+            report = quantize(self.fp32(), max_accuracy_drop=max_drop, eval_data=eval_data,
+                              **options).report
         except AccuracyDropError:
-            return (f"no configuration of the fallback ladder stayed within "
-                    f"{self.max_drop * 100:g} points of fp32 on held-out inputs: the first one "
-                    "is timed")
+            return False, (f"no configuration of the fallback ladder stayed within "
+                           f"{max_drop * 100:g} points of fp32 on held-out inputs: the first "
+                           "one is timed")
         if len(report.attempts) == 1:
-            return ""
-        return f"accepted fallback: {report.attempts[-1].description}"
+            return True, ""
+        return True, f"accepted fallback: {report.attempts[-1].description}"
 
     def path(self, backend: str) -> Path:
         if backend in ("onnx", "openvino", "openvino-bf16"):
