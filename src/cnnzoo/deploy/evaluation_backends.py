@@ -130,6 +130,8 @@ def derived(reference: Backend, backend: str, workdir: Workdir, data: ImageSourc
     OpenVINO backend also takes a quantized file as it is), written in ``workdir()``."""
     if backend == "eager-bf16":
         return _eager_bf16(reference)
+    if backend.startswith("openvino"):
+        _require_openvino()  # before exporting or quantizing anything
     if backend == "openvino" and reference.module is None and reference.path is not None:
         return _openvino(reference.path, "auto")  # any cnnzoo file, at its own precision
     fp32, stem = _fp32_file(reference, backend, workdir)
@@ -178,6 +180,15 @@ def _quantize(fp32: Path, backend: str, out: Path, engine: str, data: ImageSourc
     if not out.exists():
         quantize(fp32, method=method, calibration=calibration, output=out,
                  latency_batch_sizes=(), engine=engine)
+
+
+def _require_openvino() -> None:
+    from cnnzoo.deploy.openvino_backend import import_openvino
+
+    try:
+        import_openvino()
+    except BackendUnavailableError as exc:
+        raise EvaluateError(str(exc)) from exc
 
 
 def _openvino_int8_engine() -> str:
