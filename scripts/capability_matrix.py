@@ -41,6 +41,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the repository's tests.helpers: the same random weights
+
+from tests.helpers import scale_to_fan_in  # noqa: E402
+
 CHECKS = ("forward", "features_only", "onnx", "int8", "explain", "pt2")
 DEFAULT_OUT = ROOT / "docs" / "assets" / "capabilities.json"
 
@@ -77,35 +81,6 @@ def _cell(fn: Callable[[], str]) -> dict[str, Any]:
     return {"ok": ok, "detail": detail, "seconds": round(time.perf_counter() - start, 2)}
 
 
-def _well_scaled(model: Any) -> Any:
-    """Random weights that keep activations of order one through any depth.
-
-    Conv and linear weights get unit fan-in variance, norm layers weight 1 and bias 0
-    (as ``tests/deploy/test_export.py`` does). The libraries' own initialisers assume
-    trained BatchNorm statistics: at random init some deep nets' activations explode
-    (EfficientNetV2-S's logits reach ~900), and comparing two runtimes to 1e-4 on such
-    numbers measures float chaos, not the export.
-    """
-    import torch
-    from torch import nn
-
-    with torch.no_grad():
-        for module in model.modules():
-            weight = getattr(module, "weight", None)
-            if not isinstance(weight, torch.Tensor):
-                continue
-            if isinstance(module, nn.Conv2d | nn.Linear):
-                weight.normal_(0.0, 1.0 / math.sqrt(weight[0].numel()))
-            elif isinstance(module, nn.ConvTranspose2d):
-                weight.normal_(0.0, 1.0 / math.sqrt(weight.shape[0] * weight[0, 0].numel()))
-            elif weight.dim() == 1:  # batch/layer/group norm
-                weight.fill_(1.0)
-                bias = getattr(module, "bias", None)
-                if isinstance(bias, torch.Tensor):
-                    bias.zero_()
-    return model
-
-
 def check_model(name: str, checks: tuple[str, ...] = CHECKS, *, workdir: Path,
                 max_params: int = 100_000_000) -> dict[str, Any]:
     """Run ``checks`` for one model; return its row of the matrix."""
@@ -116,7 +91,7 @@ def check_model(name: str, checks: tuple[str, ...] = CHECKS, *, workdir: Path,
     spec = cnnzoo.model_info(name)
     size = small_size(spec)
     torch.manual_seed(0)
-    model = _well_scaled(cnnzoo.create(name)).eval()
+    model = scale_to_fan_in(cnnzoo.create(name)).eval()
     x = torch.rand(2, *size)
     params = cnnzoo.analysis.count_params(model)
     row: dict[str, Any] = {"model": name, "family": spec.family, "task": spec.task,

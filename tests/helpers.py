@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,3 +47,32 @@ def materialize(module, *, tiled: bool = False):
             if name not in kept and buffer.is_floating_point():
                 buffer.fill_(1.0 / max(1, buffer[0].numel() if buffer.dim() else 1))
     return module
+
+
+def scale_to_fan_in(model):
+    """Random weights that keep activations of order one through any depth.
+
+    Conv and linear weights are redrawn with unit fan-in variance, norm layers get weight
+    1 and bias 0. The libraries' own initialisers assume trained BatchNorm statistics: at
+    random init some deep nets' activations explode (EfficientNetV2-S's logits reach
+    ~900), and comparing two runtimes to 1e-4 on such numbers measures float chaos, not
+    the export. Used by the export tests and ``scripts/capability_matrix.py``.
+    """
+    import torch
+    from torch import nn
+
+    with torch.no_grad():
+        for module in model.modules():
+            weight = getattr(module, "weight", None)
+            if not isinstance(weight, torch.Tensor):
+                continue
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                weight.normal_(0.0, 1.0 / math.sqrt(weight[0].numel()))
+            elif isinstance(module, nn.ConvTranspose2d):
+                weight.normal_(0.0, 1.0 / math.sqrt(weight.shape[0] * weight[0, 0].numel()))
+            elif weight.dim() == 1:  # batch/layer/group norm
+                weight.fill_(1.0)
+                bias = getattr(module, "bias", None)
+                if isinstance(bias, torch.Tensor):
+                    bias.zero_()
+    return model

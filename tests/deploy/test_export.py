@@ -7,7 +7,6 @@ The default run exports one model per family; every model is exported in the
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +21,7 @@ from cnnzoo.build.loading import SkipMetaInit
 from cnnzoo.cli import main
 from cnnzoo.deploy.export import METADATA_KEY, read_metadata, to_exported_program, to_onnx
 from cnnzoo.errors import ExportError, ExportVerificationError
-from tests.helpers import materialize
+from tests.helpers import materialize, scale_to_fan_in
 
 # The biggest networks: still in the default run, deselect with -m "not slow".
 SLOW = ("vgg", "senet154", "convnext_large", "efficientnet_b6", "efficientnet_b7",
@@ -40,26 +39,16 @@ def _params(names):
 def build(name: str, **kwargs) -> nn.Module:
     """A registered model on the meta device, materialised with well-scaled random weights.
 
-    ``materialize`` gives every tensor N(0, 0.02); conv and linear weights are then
-    rescaled to unit fan-in variance and norm weights set to one, so activations stay
-    of order one through deep networks and the 1e-4 comparison means something.
+    ``materialize`` gives every tensor real storage; :func:`tests.helpers.scale_to_fan_in`
+    then gives conv and linear weights unit fan-in variance and norm layers identity, so
+    activations stay of order one through deep networks and the 1e-4 comparison means
+    something.
     """
     with torch.device("meta"), SkipMetaInit():
         model = cnnzoo.create(name, **kwargs)
     materialize(model)
     _copy_computed_buffers(model, name, **kwargs)
-    with torch.no_grad():
-        for module in model.modules():
-            weight = getattr(module, "weight", None)
-            if not isinstance(weight, torch.Tensor):
-                continue
-            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                fan_in = weight[0].numel() if not isinstance(module, nn.ConvTranspose2d) \
-                    else weight.shape[0] * weight[0, 0].numel()
-                weight.mul_(1.0 / math.sqrt(fan_in) / 0.02)
-            elif weight.dim() == 1:  # batch/layer/group norm
-                weight.fill_(1.0)
-    return model.eval()
+    return scale_to_fan_in(model).eval()
 
 
 def _copy_computed_buffers(model: nn.Module, name: str, **kwargs) -> None:
