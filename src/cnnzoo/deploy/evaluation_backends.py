@@ -21,8 +21,10 @@ never evaluated in silence.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,29 +78,32 @@ def _weights_size(module: nn.Module, source: Any) -> int:
     return sum(t.numel() * t.element_size() for t in module.state_dict().values())
 
 
-def _predictor(source: ModelSource, **options: Any) -> Predictor:
-    """A :class:`Predictor`; its errors (no extra, no native bf16, a failed verification)
-    become :class:`EvaluateError` with the same message."""
+@contextlib.contextmanager
+def _as_evaluate_error() -> Iterator[None]:
+    """cnnzoo's errors (no extra, no native bf16, a failed verification, a bad model)
+    become :class:`EvaluateError` with the same message; an unknown name stays a
+    ``KeyError``."""
     try:
-        return Predictor(source, **options)
+        yield
     except CnnzooError as exc:
         if isinstance(exc, EvaluateError | KeyError):
             raise
         raise EvaluateError(str(exc)) from exc
+
+
+def _predictor(source: ModelSource, **options: Any) -> Predictor:
+    with _as_evaluate_error():
+        return Predictor(source, **options)
 
 
 def open_backend(source: ModelSource, *, pretrained: bool | str) -> Backend:
     """The model as given: eager PyTorch, or onnxruntime for an ``.onnx`` file."""
-    try:
-        if isinstance(source, str | os.PathLike) and Path(os.fspath(source)).suffix == ".onnx":
-            path = Path(os.fspath(source))
-            return Backend(_predictor(path), path.name, file_size(path) if path.is_file()
-                           else None, path=path)
+    if isinstance(source, str | os.PathLike) and Path(os.fspath(source)).suffix == ".onnx":
+        path = Path(os.fspath(source))
+        return Backend(_predictor(path), path.name, file_size(path) if path.is_file()
+                       else None, path=path)
+    with _as_evaluate_error():
         module = resolve_model(source, pretrained=pretrained).eval()
-    except CnnzooError as exc:
-        if isinstance(exc, EvaluateError | KeyError):
-            raise
-        raise EvaluateError(str(exc)) from exc
     return Backend(_predictor(module), _module_name(module), _weights_size(module, source),
                    module)
 
@@ -185,10 +190,8 @@ def _quantize(fp32: Path, backend: str, out: Path, engine: str, data: ImageSourc
 def _require_openvino() -> None:
     from cnnzoo.deploy.openvino_backend import import_openvino
 
-    try:
+    with _as_evaluate_error():
         import_openvino()
-    except BackendUnavailableError as exc:
-        raise EvaluateError(str(exc)) from exc
 
 
 def _openvino_int8_engine() -> str:
